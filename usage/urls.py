@@ -1,0 +1,2 @@
+# URL patterns of this app, one list per surface; statux/urls.py includes them.
+urlpatterns: list = []
