@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Tests run with production-shaped settings (DEBUG off) but over plain HTTP.
 TEST_ENV = DEBUG=0 SECRET_KEY=test-only-secret-key-not-for-production SECURE_SSL_REDIRECT=0 \
-	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
+	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
+	STATIC_MANIFEST=0 WHITENOISE_USE_FINDERS=1
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint format chromium worker beat bench
