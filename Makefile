@@ -10,7 +10,7 @@ TEST_ENV = DEBUG=0 SECRET_KEY=test-only-secret-key-not-for-production SECURE_SSL
 	STATIC_MANIFEST=0 WHITENOISE_USE_FINDERS=1
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format chromium worker beat bench
+.PHONY: install dirs run test lint format chromium worker beat bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-var:
-	mkdir -p var
+dirs:
+	mkdir -p var/staticfiles
 
-run: install var
+run: install dirs
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -34,7 +34,7 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: install var chromium
+test: install dirs chromium
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

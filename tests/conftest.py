@@ -23,6 +23,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's million rounds cost ~0.3 s a login; the tests are about our code, not the hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_state(request):
     """Each test starts with empty rate-limit counters and runs Celery tasks in-process.
 

@@ -1,0 +1,118 @@
+"""Tenant isolation catalogue: every object endpoint answers 404 for another organization's objects.
+
+Each new object endpoint adds a line. Placeholders: {org} the caller's organization, {foreign_org}
+another one, and ids of objects that belong to that other organization.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from statux.audit import Actor
+from statux.services import api_key_create
+from statux.tenancy import Access
+from tests.factories import MembershipFactory
+
+OBJECT_ENDPOINTS = [
+    ("delete", "/api/v1/apikeys/{key}"),
+    ("patch", "/api/v1/organizations/{org}/users/{user}"),
+    ("delete", "/api/v1/organizations/{org}/users/{user}"),
+    ("get", "/api/v1/organizations/{foreign_org}/users"),
+    ("post", "/api/v1/organizations/{foreign_org}/users/invite"),
+    ("patch", "/api/v1/organizations/{foreign_org}/users/{user}"),
+]
+
+
+@pytest.fixture
+def foreign(other_org, other_admin):
+    access = Access(other_org, "admin", 3, ("read", "write", "manage_keys", "manage_users"))
+    key, _ = api_key_create(organization=other_org, name="theirs", scope="admin", access=access,
+                            actor=Actor(system="test"))
+    return {"foreign_org": other_org.slug, "key": key.key_id, "user": other_admin.pk}
+
+
+@pytest.fixture
+def own_admin_key(org, owner):
+    access = Access(org, "owner", 4, ("read", "write", "manage_keys", "manage_users"))
+    _, raw = api_key_create(organization=org, name="ours", scope="admin", access=access,
+                            actor=Actor(system="test"))
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
+
+
+BODIES = {"patch": {"role": "viewer"}, "post": {"email": "x@example.com", "role": "viewer"}}
+
+
+@pytest.mark.parametrize(("method", "path"), OBJECT_ENDPOINTS)
+def test_another_organizations_object_answers_404_by_jwt(method, path, org, foreign, owner_client):
+    response = getattr(owner_client, method)(path.format(org=org.slug, **foreign), BODIES.get(method, {}))
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(("method", "path"), OBJECT_ENDPOINTS)
+def test_another_organizations_object_answers_404_by_api_key(method, path, org, foreign, own_admin_key):
+    response = getattr(own_admin_key, method)(path.format(org=org.slug, **foreign), BODIES.get(method, {}))
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_foreign_objects_are_untouched_after_the_attempts(org, foreign, owner_client, other_org):
+    from statux.models import ApiKey, Membership
+
+    owner_client.delete(f"/api/v1/apikeys/{foreign['key']}")
+    owner_client.delete(f"/api/v1/organizations/{org.slug}/users/{foreign['user']}")
+
+    assert ApiKey.objects.get(key_id=foreign["key"]).revoked_at is None
+    assert Membership.objects.filter(organization=other_org, user_id=foreign["user"]).exists()
+
+
+def test_an_organization_path_by_uuid_resolves_like_its_slug(org, owner_client):
+    by_slug = owner_client.get(f"/api/v1/organizations/{org.slug}/users")
+    by_uuid = owner_client.get(f"/api/v1/organizations/{org.pk}/users")
+
+    assert by_slug.status_code == by_uuid.status_code == 200
+    assert by_slug.json() == by_uuid.json()
+
+
+def test_workspace_header_selects_another_organization_of_the_caller(org, other_org, owner, owner_client):
+    MembershipFactory(organization=other_org, user=owner, role="viewer")
+
+    response = owner_client.get("/api/v1/rbac/permissions", HTTP_X_WORKSPACE_ID="globex")
+
+    assert response.json() | {"user_id": None} == {
+        "tenant_id": "globex", "user_id": None, "role": "viewer", "level": 1, "permissions": ["read"]}
+
+
+def test_workspace_header_naming_a_foreign_organization_answers_404(other_org, owner_client):
+    response = owner_client.get("/api/v1/rbac/permissions", HTTP_X_WORKSPACE_ID="globex")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "Organization 'globex' not found.", "code": "not_found"}
+
+
+def test_an_api_key_cannot_reach_into_another_organization_by_header(other_org, own_admin_key):
+    response = own_admin_key.get("/api/v1/rbac/permissions", HTTP_X_WORKSPACE_ID="globex")
+
+    assert response.status_code == 404
+
+
+def test_superuser_may_act_in_any_organization(org, superuser_client):
+    response = superuser_client.get(f"/api/v1/organizations/{org.slug}/users")
+
+    assert response.status_code == 200
+    perms = superuser_client.get("/api/v1/rbac/permissions", HTTP_X_WORKSPACE_ID=org.slug).json()
+    assert (perms["tenant_id"], perms["role"], perms["level"]) == ("acme", "super_admin", 5)
+
+
+def test_removed_member_token_falls_back_to_remaining_membership(org, other_org, owner):
+    from statux.models import Membership
+    from tests.conftest import jwt_client
+
+    MembershipFactory(organization=other_org, user=owner, role="operator")
+    client = jwt_client(owner, organization=other_org)
+    Membership.objects.filter(organization=other_org, user=owner).delete()
+
+    response = client.get("/api/v1/rbac/permissions")
+
+    assert (response.json()["tenant_id"], response.json()["role"]) == ("acme", "owner")
