@@ -8,5 +8,5 @@ class AnalysesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in ['analyses.logs.base']:  # registries, then the integrations that register themselves
+        for module in ["analyses.logs.base"]:  # registries, then the integrations that register themselves
             importlib.import_module(module)

@@ -8,5 +8,8 @@ class RemediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in ['remediation.actions.base', 'remediation.notifiers.base']:  # registries, then the integrations that register themselves
+        for module in [
+            "remediation.actions.base",
+            "remediation.notifiers.base",
+        ]:  # registries, then the integrations that register themselves
             importlib.import_module(module)

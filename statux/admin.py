@@ -76,11 +76,28 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("key_id", "name", "organization", "scope", "prefix", "state", "last_used_at", "created_at")
+    list_display = (
+        "key_id",
+        "name",
+        "organization",
+        "scope",
+        "prefix",
+        "state",
+        "last_used_at",
+        "created_at",
+    )
     list_filter = ("scope", "organization")
     search_fields = ("key_id", "name", "prefix", "organization__slug")
     list_select_related = ("organization", "created_by")
-    readonly_fields = ("key_id", "prefix", "key_hash", "revoked_at", "last_used_at", "created_at", "created_by")
+    readonly_fields = (
+        "key_id",
+        "prefix",
+        "key_hash",
+        "revoked_at",
+        "last_used_at",
+        "created_at",
+        "created_by",
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:
@@ -95,7 +112,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "organization", "actor", "action", "target_type", "target_label", "ip_address")
+    list_display = (
+        "created_at",
+        "organization",
+        "actor",
+        "action",
+        "target_type",
+        "target_label",
+        "ip_address",
+    )
     list_filter = ("action", "organization")
     search_fields = ("actor", "action", "target_id", "target_label")
     list_select_related = ("organization",)

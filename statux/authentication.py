@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 import hmac
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings

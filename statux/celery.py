@@ -1,4 +1,4 @@
-"""The Celery app and its queues. Without REDIS_URL tasks run in-process (settings.CELERY_TASK_ALWAYS_EAGER)."""
+"""The Celery app and its queues; without REDIS_URL tasks run in-process (CELERY_TASK_ALWAYS_EAGER)."""
 
 from __future__ import annotations
 

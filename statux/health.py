@@ -46,8 +46,11 @@ def check_broker() -> str:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS,
-                                      socket_connect_timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS,
+            socket_connect_timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS,
+        )
         client.ping()
     except redis.RedisError:
         return "down"
@@ -75,8 +78,11 @@ def check_llm() -> str:
             return "not_configured"
         headers = {"Authorization": f"Bearer {settings.OPENAI_API_KEY}"} if settings.OPENAI_API_KEY else {}
         try:
-            response = httpx.get(f"{settings.OPENAI_BASE_URL.rstrip('/')}/models", headers=headers,
-                                 timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS)
+            response = httpx.get(
+                f"{settings.OPENAI_BASE_URL.rstrip('/')}/models",
+                headers=headers,
+                timeout=settings.STATUS_CHECK_TIMEOUT_SECONDS,
+            )
         except httpx.HTTPError:
             return "unreachable"
         return "connected" if response.status_code < 400 else "unreachable"
@@ -92,11 +98,18 @@ def check_watchdog() -> tuple[str, dict[str, Any]]:
     heartbeat = Heartbeat.objects.filter(name=WATCHDOG).first()
     if heartbeat is None:
         return ("not_started" if settings.REDIS_URL else "in_process"), {
-            "last_run": None, "metrics_monitored": 0, "anomalies_last_hour": 0}
-    fresh = timezone.now() - heartbeat.last_seen_at <= timedelta(seconds=3 * settings.WATCHDOG_INTERVAL_SECONDS)
-    details = {"last_run": heartbeat.last_seen_at,
-               "metrics_monitored": heartbeat.details.get("metrics_monitored", 0),
-               "anomalies_last_hour": heartbeat.details.get("anomalies_last_hour", 0)}
+            "last_run": None,
+            "metrics_monitored": 0,
+            "anomalies_last_hour": 0,
+        }
+    fresh = timezone.now() - heartbeat.last_seen_at <= timedelta(
+        seconds=3 * settings.WATCHDOG_INTERVAL_SECONDS
+    )
+    details = {
+        "last_run": heartbeat.last_seen_at,
+        "metrics_monitored": heartbeat.details.get("metrics_monitored", 0),
+        "anomalies_last_hour": heartbeat.details.get("anomalies_last_hour", 0),
+    }
     return ("running" if fresh else "stale"), details
 
 
@@ -106,8 +119,13 @@ def system_status() -> SystemStatus:
     workers, names = check_workers(broker)
     watchdog, watchdog_details = check_watchdog() if database == "ok" else ("unknown", {})
     return SystemStatus(
-        components={"database": database, "broker": broker, "workers": workers, "llm": check_llm(),
-                    "watchdog": watchdog},
+        components={
+            "database": database,
+            "broker": broker,
+            "workers": workers,
+            "llm": check_llm(),
+            "watchdog": watchdog,
+        },
         workers=names,
         watchdog=watchdog_details,
     )

@@ -19,11 +19,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-HTTP_REQUESTS = Counter(
-    "statux_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("statux_http_requests_total", "HTTP requests served.", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "statux_http_request_duration_seconds", "Time to serve an HTTP request.", ["method", "route"],
+    "statux_http_request_duration_seconds",
+    "Time to serve an HTTP request.",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ALERTS_INGESTED = Counter(
@@ -31,7 +31,9 @@ ALERTS_INGESTED = Counter(
 )
 TASKS = Counter("statux_celery_tasks_total", "Celery tasks finished, by outcome.", ["task", "state"])
 TASK_DURATION = Histogram(
-    "statux_celery_task_duration_seconds", "Run time of Celery tasks.", ["task"],
+    "statux_celery_task_duration_seconds",
+    "Run time of Celery tasks.",
+    ["task"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
 )
 
@@ -105,6 +107,10 @@ def core_gauges() -> list:
     active_keys = ApiKey.objects.filter(Q(expires_at=None) | Q(expires_at__gt=now), revoked_at=None)
     return [
         ("statux_organizations", "Organizations (tenants).", {(): Organization.objects.count()}, ()),
-        ("statux_api_keys_active", "API keys neither revoked nor expired, by scope.",
-         {(row["scope"],): row["n"] for row in active_keys.values("scope").annotate(n=Count("pk"))}, ("scope",)),
+        (
+            "statux_api_keys_active",
+            "API keys neither revoked nor expired, by scope.",
+            {(row["scope"],): row["n"] for row in active_keys.values("scope").annotate(n=Count("pk"))},
+            ("scope",),
+        ),
     ]

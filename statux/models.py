@@ -192,7 +192,9 @@ class ApiKey(TenantModel):
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(scope__in=ApiKeyScope.values), name="apikey_scope_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=ApiKeyScope.values), name="apikey_scope_valid")
+        ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="apikey_org_created")]
 
     def __str__(self) -> str:
@@ -259,13 +261,17 @@ class Severity(models.TextChoices):
 
 
 class NotificationPreferences(models.Model):
-    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="notification_prefs")
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
     email_enabled = models.BooleanField(default=True)
     min_severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.HIGH)
     incident_assigned = models.BooleanField(default=True)
     rca_published = models.BooleanField(default=True)
     usage_alerts = models.BooleanField(default=True)
-    digest_frequency = models.CharField(max_length=16, choices=DigestFrequency.choices, default=DigestFrequency.DAILY)
+    digest_frequency = models.CharField(
+        max_length=16, choices=DigestFrequency.choices, default=DigestFrequency.DAILY
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

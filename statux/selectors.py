@@ -24,7 +24,9 @@ def membership_get(*, organization: Organization, user_id: str) -> Membership:
 
 def invitation_list_pending(*, organization: Organization) -> list[Invitation]:
     invitations = Invitation.objects.for_org(organization).filter(accepted_at=None, revoked_at=None)
-    return [i for i in invitations.select_related("invited_by").order_by("-created_at") if i.state == "pending"]
+    return [
+        i for i in invitations.select_related("invited_by").order_by("-created_at") if i.state == "pending"
+    ]
 
 
 def api_key_list(*, organization: Organization) -> QuerySet[ApiKey]:
@@ -38,7 +40,9 @@ def api_key_get(*, organization: Organization, key_id: str) -> ApiKey:
     return key
 
 
-def audit_log_list(*, organization: Organization, filters: Mapping[str, str] | None = None) -> QuerySet[AuditLog]:
+def audit_log_list(
+    *, organization: Organization, filters: Mapping[str, str] | None = None
+) -> QuerySet[AuditLog]:
     rows = AuditLog.objects.for_org(organization).select_related("actor_user")
     filters = filters or {}
     if action := filters.get("action"):

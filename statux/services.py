@@ -48,11 +48,18 @@ def organization_create(
         raise Conflict(f"A tenant with tenant_id '{slug}' exists already.", fields={"tenant_id": ["taken"]})
     try:
         with transaction.atomic():
-            organization = Organization.objects.create(slug=slug, name=name, plan=plan, contact_email=contact_email)
+            organization = Organization.objects.create(
+                slug=slug, name=name, plan=plan, contact_email=contact_email
+            )
     except IntegrityError:  # a concurrent create of the same slug won
         raise Conflict(f"A tenant with tenant_id '{slug}' exists already.") from None
-    audit_record(actor=actor, action="organization.created", organization=organization, target=organization,
-                 metadata={"plan": plan})
+    audit_record(
+        actor=actor,
+        action="organization.created",
+        organization=organization,
+        target=organization,
+        metadata={"plan": plan},
+    )
     return organization
 
 
@@ -63,8 +70,13 @@ def membership_add(*, organization: Organization, user: User, role: str, actor: 
     )
     if not created:
         raise Conflict(f"{user.email} is already a member of {organization.name}.")
-    audit_record(actor=actor, action="membership.added", organization=organization, target=membership,
-                 metadata={"email": user.email, "role": role})
+    audit_record(
+        actor=actor,
+        action="membership.added",
+        organization=organization,
+        target=membership,
+        metadata={"email": user.email, "role": role},
+    )
     return membership
 
 
@@ -76,7 +88,9 @@ def _ensure_may_grant(*, access: Access, role: str) -> None:
 def _ensure_an_owner_remains(*, membership: Membership) -> None:
     if membership.role != Role.OWNER:
         return
-    others = Membership.objects.for_org(membership.organization).filter(role=Role.OWNER).exclude(pk=membership.pk)
+    others = (
+        Membership.objects.for_org(membership.organization).filter(role=Role.OWNER).exclude(pk=membership.pk)
+    )
     if not others.exists():
         raise Conflict("An organization keeps at least one owner; make someone else owner first.")
 
@@ -90,8 +104,13 @@ def membership_change_role(*, membership: Membership, role: str, access: Access,
         _ensure_an_owner_remains(membership=membership)
     previous, membership.role = membership.role, role
     membership.save(update_fields=["role", "updated_at"])
-    audit_record(actor=actor, action="membership.role_changed", organization=membership.organization,
-                 target=membership, metadata={"email": membership.user.email, "from": previous, "to": role})
+    audit_record(
+        actor=actor,
+        action="membership.role_changed",
+        organization=membership.organization,
+        target=membership,
+        metadata={"email": membership.user.email, "from": previous, "to": role},
+    )
     return membership
 
 
@@ -100,8 +119,13 @@ def membership_remove(*, membership: Membership, access: Access, actor: Actor) -
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     _ensure_may_grant(access=access, role=membership.role)
     _ensure_an_owner_remains(membership=membership)
-    audit_record(actor=actor, action="membership.removed", organization=membership.organization,
-                 target=membership, metadata={"email": membership.user.email, "role": membership.role})
+    audit_record(
+        actor=actor,
+        action="membership.removed",
+        organization=membership.organization,
+        target=membership,
+        metadata={"email": membership.user.email, "role": membership.role},
+    )
     membership.delete()
 
 
@@ -117,7 +141,9 @@ def invitation_create(
     email = email.strip().lower()
     _ensure_may_grant(access=access, role=role)
     if Membership.objects.for_org(organization).filter(user__email__iexact=email).exists():
-        raise Conflict(f"{email} is already a member of {organization.name}.", fields={"email": ["already a member"]})
+        raise Conflict(
+            f"{email} is already a member of {organization.name}.", fields={"email": ["already a member"]}
+        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organization=organization,
@@ -127,21 +153,34 @@ def invitation_create(
         invited_by=actor.user,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    audit_record(actor=actor, action="invitation.created", organization=organization, target=invitation,
-                 metadata={"email": email, "role": role})
-    context = {"organization": organization, "invitation": invitation, "url": invitation_url(token),
-               "inviter": actor.label}
-    transaction.on_commit(lambda: send_mail(
-        subject=f"You are invited to {organization.name} on Statux Insights",
-        message=render_to_string("emails/invitation.txt", context),
-        from_email=None,
-        recipient_list=[email],
-    ))
+    audit_record(
+        actor=actor,
+        action="invitation.created",
+        organization=organization,
+        target=invitation,
+        metadata={"email": email, "role": role},
+    )
+    context = {
+        "organization": organization,
+        "invitation": invitation,
+        "url": invitation_url(token),
+        "inviter": actor.label,
+    }
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {organization.name} on Statux Insights",
+            message=render_to_string("emails/invitation.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
     return invitation, token
 
 
 def invitation_get_pending(*, token: str) -> Invitation:
-    invitation = Invitation.objects.select_related("organization").filter(token_hash=hash_secret(token)).first()
+    invitation = (
+        Invitation.objects.select_related("organization").filter(token_hash=hash_secret(token)).first()
+    )
     if invitation is None or invitation.state != "pending":
         state = invitation.state if invitation else "unknown"
         raise NotFound(f"This invitation is {state if state != 'unknown' else 'not valid'}.")
@@ -173,8 +212,13 @@ def invitation_accept(*, token: str, password: str, name: str = "", ip_address: 
     Membership.objects.create(organization=invitation.organization, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
-    audit_record(actor=actor, action="invitation.accepted", organization=invitation.organization,
-                 target=invitation, metadata={"email": user.email, "role": invitation.role})
+    audit_record(
+        actor=actor,
+        action="invitation.accepted",
+        organization=invitation.organization,
+        target=invitation,
+        metadata={"email": user.email, "role": invitation.role},
+    )
     return user
 
 
@@ -184,8 +228,13 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor) -> Invitation:
     if invitation.state == "pending":
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(actor=actor, action="invitation.revoked", organization=invitation.organization,
-                     target=invitation, metadata={"email": invitation.email})
+        audit_record(
+            actor=actor,
+            action="invitation.revoked",
+            organization=invitation.organization,
+            target=invitation,
+            metadata={"email": invitation.email},
+        )
     return invitation
 
 
@@ -204,7 +253,9 @@ def api_key_create(
     if SCOPE_LEVELS[scope] > access.level:
         raise Forbidden(f"Your role '{access.role}' cannot create a key of scope '{scope}'.")
     if expires_at is not None and expires_at <= timezone.now():
-        raise StatuxError("expires_at must be in the future.", fields={"expires_at": ["must be in the future"]})
+        raise StatuxError(
+            "expires_at must be in the future.", fields={"expires_at": ["must be in the future"]}
+        )
     raw = f"isage_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
         organization=organization,
@@ -217,8 +268,13 @@ def api_key_create(
         expires_at=expires_at,
         created_by=actor.user,
     )
-    audit_record(actor=actor, action="apikey.created", organization=organization, target=key,
-                 metadata={"scope": scope, "name": name})
+    audit_record(
+        actor=actor,
+        action="apikey.created",
+        organization=organization,
+        target=key,
+        metadata={"scope": scope, "name": name},
+    )
     return key, raw
 
 
@@ -229,8 +285,13 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(actor=actor, action="apikey.revoked", organization=key.organization, target=key,
-                     metadata={"name": key.name})
+        audit_record(
+            actor=actor,
+            action="apikey.revoked",
+            organization=key.organization,
+            target=key,
+            metadata={"name": key.name},
+        )
     return key
 
 
@@ -241,8 +302,13 @@ def user_update(*, user: User, actor: Actor, **changes: Any) -> User:
         setattr(user, field, changes[field])
     if fields:
         user.save(update_fields=fields)
-        audit_record(actor=actor, action="user.updated", organization=None, target=user,
-                     metadata={field: changes[field] for field in fields})
+        audit_record(
+            actor=actor,
+            action="user.updated",
+            organization=None,
+            target=user,
+            metadata={field: changes[field] for field in fields},
+        )
     return user
 
 
@@ -258,8 +324,13 @@ def notification_preferences_update(*, user: User, actor: Actor, **changes: Any)
         setattr(preferences, field, value)
     if changes:
         preferences.save()
-        audit_record(actor=actor, action="user.notifications_updated", organization=None, target=user,
-                     metadata={key: value for key, value in changes.items()})
+        audit_record(
+            actor=actor,
+            action="user.notifications_updated",
+            organization=None,
+            target=user,
+            metadata={key: value for key, value in changes.items()},
+        )
     return preferences
 
 
@@ -268,4 +339,3 @@ def heartbeat_record(*, name: str, details: dict[str, Any] | None = None) -> Hea
         name=name, defaults={"last_seen_at": timezone.now(), "details": details or {}}
     )
     return heartbeat
-

@@ -71,7 +71,8 @@ def resolve_organization(request: Any, org_ref: str | None = None) -> Access:
     if isinstance(key, ApiKey):
         organization = key.organization
         if explicit and organization_lookup_filter(explicit) not in (
-            {"id": organization.id}, {"slug": organization.slug}
+            {"id": organization.id},
+            {"slug": organization.slug},
         ):
             raise NotFound(f"Organization '{explicit}' not found.")
         return Access(organization, key.scope, SCOPE_LEVELS[key.scope], key.permissions)
@@ -82,7 +83,8 @@ def resolve_organization(request: Any, org_ref: str | None = None) -> Access:
 
         organization = organization_default()
         if explicit and organization_lookup_filter(explicit) not in (
-            {"id": organization.id}, {"slug": organization.slug}
+            {"id": organization.id},
+            {"slug": organization.slug},
         ):
             raise NotFound(f"Organization '{explicit}' not found.")
         return Access(organization, "operator", ROLE_LEVELS["operator"], StaticKey.permissions)
@@ -103,7 +105,9 @@ def resolve_organization(request: Any, org_ref: str | None = None) -> Access:
             return Access(organization, "super_admin", 5, SUPER_ADMIN_PERMISSIONS)
         if must_exist:
             raise NotFound(f"Organization '{reference}' not found.")
-    membership = Membership.objects.select_related("organization").filter(user=user).order_by("created_at").first()
+    membership = (
+        Membership.objects.select_related("organization").filter(user=user).order_by("created_at").first()
+    )
     if membership is not None:
         return Access(membership.organization, membership.role, membership.level, membership.permissions)
     if user.is_superuser:

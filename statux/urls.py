@@ -15,16 +15,27 @@ statux_patterns = [
     *both_slashes("api/v1/auth/token/refresh", statux_api.StatuxTokenRefreshApi.as_view(), "token-refresh"),
     *both_slashes("api/v1/auth/token/verify", statux_api.StatuxTokenVerifyApi.as_view(), "token-verify"),
     *both_slashes("api/v1/users/me", statux_api.StatuxUserMeApi.as_view(), "user-me"),
-    *both_slashes("api/v1/users/me/notifications", statux_api.StatuxUserNotificationsApi.as_view(),
-                  "user-notifications"),
-    *both_slashes("api/v1/organizations/<str:org_id>/users", statux_api.StatuxMemberListApi.as_view(),
-                  "member-list"),
-    *both_slashes("api/v1/organizations/<str:org_id>/users/invite", statux_api.StatuxInvitationCreateApi.as_view(),
-                  "invitation-create"),
-    *both_slashes("api/v1/organizations/<str:org_id>/users/<str:user_id>",
-                  statux_api.StatuxMemberDetailApi.as_view(), "member-detail"),
-    *both_slashes("api/v1/invitations/<str:token>/accept", statux_api.StatuxInvitationAcceptApi.as_view(),
-                  "invitation-accept"),
+    *both_slashes(
+        "api/v1/users/me/notifications", statux_api.StatuxUserNotificationsApi.as_view(), "user-notifications"
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/users", statux_api.StatuxMemberListApi.as_view(), "member-list"
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/users/invite",
+        statux_api.StatuxInvitationCreateApi.as_view(),
+        "invitation-create",
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/users/<str:user_id>",
+        statux_api.StatuxMemberDetailApi.as_view(),
+        "member-detail",
+    ),
+    *both_slashes(
+        "api/v1/invitations/<str:token>/accept",
+        statux_api.StatuxInvitationAcceptApi.as_view(),
+        "invitation-accept",
+    ),
 ]
 
 aiops_patterns = [

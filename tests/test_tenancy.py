@@ -25,16 +25,18 @@ OBJECT_ENDPOINTS = [
 @pytest.fixture
 def foreign(other_org, other_admin):
     access = Access(other_org, "admin", 3, ("read", "write", "manage_keys", "manage_users"))
-    key, _ = api_key_create(organization=other_org, name="theirs", scope="admin", access=access,
-                            actor=Actor(system="test"))
+    key, _ = api_key_create(
+        organization=other_org, name="theirs", scope="admin", access=access, actor=Actor(system="test")
+    )
     return {"foreign_org": other_org.slug, "key": key.key_id, "user": other_admin.pk}
 
 
 @pytest.fixture
 def own_admin_key(org, owner):
     access = Access(org, "owner", 4, ("read", "write", "manage_keys", "manage_users"))
-    _, raw = api_key_create(organization=org, name="ours", scope="admin", access=access,
-                            actor=Actor(system="test"))
+    _, raw = api_key_create(
+        organization=org, name="ours", scope="admin", access=access, actor=Actor(system="test")
+    )
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=raw)
     return client
@@ -81,7 +83,12 @@ def test_workspace_header_selects_another_organization_of_the_caller(org, other_
     response = owner_client.get("/api/v1/rbac/permissions", HTTP_X_WORKSPACE_ID="globex")
 
     assert response.json() | {"user_id": None} == {
-        "tenant_id": "globex", "user_id": None, "role": "viewer", "level": 1, "permissions": ["read"]}
+        "tenant_id": "globex",
+        "user_id": None,
+        "role": "viewer",
+        "level": 1,
+        "permissions": ["read"],
+    }
 
 
 def test_workspace_header_naming_a_foreign_organization_answers_404(other_org, owner_client):

@@ -15,7 +15,9 @@ class UsageMonth(TenantModel):
     cost_usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "month"], name="usage_month_one_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="usage_month_one_per_org")
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.month:%Y-%m}"

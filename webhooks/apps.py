@@ -8,5 +8,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in ['webhooks.normalizers.base']:  # registries, then the integrations that register themselves
+        for module in [
+            "webhooks.normalizers.base"
+        ]:  # registries, then the integrations that register themselves
             importlib.import_module(module)

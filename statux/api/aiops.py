@@ -40,9 +40,14 @@ class AiopsStatusApi(OrgScopedApi):
     @extend_schema(responses={200: AiopsStatusOut, 503: AiopsStatusOut}, tags=["aiops"])
     def get(self, request: Request) -> Response:
         report = system_status()
-        body = {"status": report.status, "version": settings.VERSION, "components": report.components,
-                "workers": report.workers,
-                "watchdog": report.watchdog or {"last_run": None, "metrics_monitored": 0, "anomalies_last_hour": 0}}
+        body = {
+            "status": report.status,
+            "version": settings.VERSION,
+            "components": report.components,
+            "workers": report.workers,
+            "watchdog": report.watchdog
+            or {"last_run": None, "metrics_monitored": 0, "anomalies_last_hour": 0},
+        }
         code = status.HTTP_503_SERVICE_UNAVAILABLE if report.status == "down" else status.HTTP_200_OK
         return Response(AiopsStatusOut(body).data, status=code)
 
@@ -92,15 +97,20 @@ class AiopsTenantListApi(AuthenticatedApi):
             organization.events_this_month = events.get(organization.pk, 0)
         return Response(AiopsTenantListOut({"tenants": organizations}).data)
 
-    @extend_schema(request=AiopsTenantCreateIn,
-                   responses={201: AiopsTenantCreatedOut, 400: AiopsErrorOut, 403: AiopsErrorOut, 409: AiopsErrorOut},
-                   tags=["aiops"])
+    @extend_schema(
+        request=AiopsTenantCreateIn,
+        responses={201: AiopsTenantCreatedOut, 400: AiopsErrorOut, 403: AiopsErrorOut, 409: AiopsErrorOut},
+        tags=["aiops"],
+    )
     def post(self, request: Request) -> Response:
         incoming = AiopsTenantCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         organization = services.organization_create(
-            slug=data["tenant_id"], name=data["name"], plan=data["plan"], contact_email=data["contact_email"],
+            slug=data["tenant_id"],
+            name=data["name"],
+            plan=data["plan"],
+            contact_email=data["contact_email"],
             actor=Actor.from_request(request),
         )
         return Response(AiopsTenantCreatedOut(organization).data, status=status.HTTP_201_CREATED)
@@ -121,8 +131,13 @@ class AiopsRbacPermissionsApi(OrgScopedApi):
     def get(self, request: Request) -> Response:
         access = request.access
         user_id = getattr(request.user, "email", None) or str(request.user)
-        body = {"tenant_id": request.organization.slug, "user_id": user_id, "role": access.role,
-                "level": access.level, "permissions": list(access.permissions)}
+        body = {
+            "tenant_id": request.organization.slug,
+            "user_id": user_id,
+            "role": access.role,
+            "level": access.level,
+            "permissions": list(access.permissions),
+        }
         return Response(AiopsPermissionsOut(body).data)
 
 
@@ -165,13 +180,18 @@ class AiopsApiKeyListApi(OrgScopedApi):
         keys = list(selectors.api_key_list(organization=request.organization))
         return Response(AiopsApiKeyListOut({"api_keys": keys, "total": len(keys)}).data)
 
-    @extend_schema(request=AiopsApiKeyCreateIn,
-                   responses={201: AiopsApiKeyCreatedOut, 400: AiopsErrorOut, 403: AiopsErrorOut}, tags=["aiops"])
+    @extend_schema(
+        request=AiopsApiKeyCreateIn,
+        responses={201: AiopsApiKeyCreatedOut, 400: AiopsErrorOut, 403: AiopsErrorOut},
+        tags=["aiops"],
+    )
     def post(self, request: Request) -> Response:
         incoming = AiopsApiKeyCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         key, raw = services.api_key_create(
-            organization=request.organization, access=request.access, actor=Actor.from_request(request),
+            organization=request.organization,
+            access=request.access,
+            actor=Actor.from_request(request),
             **incoming.validated_data,
         )
         key.api_key = raw

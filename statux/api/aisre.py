@@ -25,8 +25,9 @@ class AisreHealthApi(PublicApi):
 class AisreMetricsApi(PublicApi):
     """GET /metrics: Prometheus text exposition (no authentication)."""
 
-    @extend_schema(responses={(200, "text/plain"): OpenApiResponse(description="Prometheus text format")},
-                   tags=["aisre"])
+    @extend_schema(
+        responses={(200, "text/plain"): OpenApiResponse(description="Prometheus text format")}, tags=["aisre"]
+    )
     def get(self, request: Request) -> HttpResponse:
         return exposition_response()
 

@@ -131,4 +131,3 @@ def both_slashes(route: str, view: Any, name: str) -> list:
     """Serve `route` with and without its trailing slash, one name for the canonical (no slash) form."""
     route = route.strip("/")
     return [path(route, view, name=name), path(f"{route}/", view)]
-

@@ -10,8 +10,12 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                "description": "An `isage_…` key (also accepted as `?api_key=` or `Authorization: Bearer`)."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An `isage_…` key (also accepted as `?api_key=` or `Authorization: Bearer`).",
+        }
 
 
 class JwtScheme(OpenApiAuthenticationExtension):
@@ -33,5 +37,8 @@ class SessionScheme(OpenApiAuthenticationExtension):
 def drop_trailing_slash_twins(endpoints: list, **kwargs) -> list:
     """Every path is served with and without its slash; the schema lists each endpoint once."""
     paths = {path for path, *_ in endpoints}
-    return [endpoint for endpoint in endpoints
-            if not (endpoint[0].endswith("/") and endpoint[0].rstrip("/") in paths)]
+    return [
+        endpoint
+        for endpoint in endpoints
+        if not (endpoint[0].endswith("/") and endpoint[0].rstrip("/") in paths)
+    ]

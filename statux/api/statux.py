@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,8 +21,11 @@ from statux.throttling import AnonAuthThrottle
 
 ErrorOut = inline_serializer(
     "StatuxErrorOut",
-    {"error": serializers.CharField(), "code": serializers.CharField(),
-     "fields": serializers.DictField(required=False)},
+    {
+        "error": serializers.CharField(),
+        "code": serializers.CharField(),
+        "fields": serializers.DictField(required=False),
+    },
 )
 
 
@@ -50,8 +53,9 @@ class StatuxHealthApi(PublicApi):
 class StatuxTokenObtainIn(TokenObtainPairSerializer):
     """{"email", "password"[, "organization"]} -> {"access", "refresh"}; the tokens name one organization."""
 
-    organization = serializers.CharField(required=False, write_only=True,
-                                         help_text="Organization id or slug; default: your first one.")
+    organization = serializers.CharField(
+        required=False, write_only=True, help_text="Organization id or slug; default: your first one."
+    )
 
     def validate(self, attrs: dict) -> dict:
         reference = attrs.pop("organization", None)
@@ -169,8 +173,11 @@ class StatuxUserNotificationsApi(AuthenticatedApi):
         preferences = services.notification_preferences_get(user=_person(request))
         return Response(StatuxNotificationPreferencesOut(preferences).data)
 
-    @extend_schema(request=StatuxNotificationPreferencesIn,
-                   responses={200: StatuxNotificationPreferencesOut, 400: ErrorOut}, tags=["statux"])
+    @extend_schema(
+        request=StatuxNotificationPreferencesIn,
+        responses={200: StatuxNotificationPreferencesOut, 400: ErrorOut},
+        tags=["statux"],
+    )
     def patch(self, request: Request) -> Response:
         user = _person(request)
         incoming = StatuxNotificationPreferencesIn(data=request.data)
@@ -199,7 +206,9 @@ class StatuxMemberListApi(OrgScopedApi):
     @extend_schema(responses=StatuxMemberOut(many=True), tags=["statux"])
     def get(self, request: Request, org_id: str) -> Response:
         paginator = StatuxPagination()
-        page = paginator.paginate_queryset(selectors.membership_list(organization=request.organization), request, self)
+        page = paginator.paginate_queryset(
+            selectors.membership_list(organization=request.organization), request, self
+        )
         return paginator.get_paginated_response(StatuxMemberOut(page, many=True).data)
 
 
@@ -212,14 +221,19 @@ class StatuxMemberDetailApi(OrgScopedApi):
 
     required_permission = "manage_users"
 
-    @extend_schema(request=StatuxMemberUpdateIn, responses={200: StatuxMemberOut, 404: ErrorOut, 409: ErrorOut},
-                   tags=["statux"])
+    @extend_schema(
+        request=StatuxMemberUpdateIn,
+        responses={200: StatuxMemberOut, 404: ErrorOut, 409: ErrorOut},
+        tags=["statux"],
+    )
     def patch(self, request: Request, org_id: str, user_id: str) -> Response:
         membership = selectors.membership_get(organization=request.organization, user_id=user_id)
         incoming = StatuxMemberUpdateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         membership = services.membership_change_role(
-            membership=membership, role=incoming.validated_data["role"], access=request.access,
+            membership=membership,
+            role=incoming.validated_data["role"],
+            access=request.access,
             actor=Actor.from_request(request),
         )
         return Response(StatuxMemberOut(membership).data)
@@ -227,7 +241,9 @@ class StatuxMemberDetailApi(OrgScopedApi):
     @extend_schema(responses={204: None, 404: ErrorOut, 409: ErrorOut}, tags=["statux"])
     def delete(self, request: Request, org_id: str, user_id: str) -> Response:
         membership = selectors.membership_get(organization=request.organization, user_id=user_id)
-        services.membership_remove(membership=membership, access=request.access, actor=Actor.from_request(request))
+        services.membership_remove(
+            membership=membership, access=request.access, actor=Actor.from_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -257,14 +273,18 @@ class StatuxInvitationCreateApi(OrgScopedApi):
 
     required_permission = "manage_users"
 
-    @extend_schema(request=StatuxInvitationCreateIn,
-                   responses={201: StatuxInvitationCreatedOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
-                   tags=["statux"])
+    @extend_schema(
+        request=StatuxInvitationCreateIn,
+        responses={201: StatuxInvitationCreatedOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+        tags=["statux"],
+    )
     def post(self, request: Request, org_id: str) -> Response:
         incoming = StatuxInvitationCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         invitation, token = services.invitation_create(
-            organization=request.organization, access=request.access, actor=Actor.from_request(request),
+            organization=request.organization,
+            access=request.access,
+            actor=Actor.from_request(request),
             **incoming.validated_data,
         )
         invitation.token, invitation.inviteUrl = token, services.invitation_url(token)
@@ -285,15 +305,20 @@ class StatuxInvitationAcceptOut(serializers.Serializer):
 class StatuxInvitationAcceptApi(PublicCredentialApi):
     """POST /api/v1/invitations/{token}/accept (public): join, and get tokens for the new organization."""
 
-    @extend_schema(request=StatuxInvitationAcceptIn,
-                   responses={200: StatuxInvitationAcceptOut, 400: ErrorOut, 404: ErrorOut}, tags=["statux"])
+    @extend_schema(
+        request=StatuxInvitationAcceptIn,
+        responses={200: StatuxInvitationAcceptOut, 400: ErrorOut, 404: ErrorOut},
+        tags=["statux"],
+    )
     def post(self, request: Request, token: str) -> Response:
         incoming = StatuxInvitationAcceptIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         invitation = services.invitation_get_pending(token=token)
-        user = services.invitation_accept(token=token, ip_address=client_ip(request), **incoming.validated_data)
+        user = services.invitation_accept(
+            token=token, ip_address=client_ip(request), **incoming.validated_data
+        )
         refresh = StatuxTokenObtainIn.get_token(user)
         refresh["org"] = str(invitation.organization_id)
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh),
-                         "user": StatuxUserOut(user).data})
-
+        return Response(
+            {"access": str(refresh.access_token), "refresh": str(refresh), "user": StatuxUserOut(user).data}
+        )

@@ -29,8 +29,12 @@ def create_key(admin_client):
 def test_create_returns_the_full_key_once_and_stores_only_its_hash(admin_client, org):
     response = admin_client.post(
         "/api/v1/apikeys",
-        {"name": "Production Ingestion", "scope": "ingestion", "rate_limit_rps": 1000,
-         "expires_at": "2099-01-01T00:00:00Z"},
+        {
+            "name": "Production Ingestion",
+            "scope": "ingestion",
+            "rate_limit_rps": 1000,
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
     )
 
     assert response.status_code == 201
@@ -76,8 +80,12 @@ def test_revoked_key_answers_401_and_revocation_is_audited(admin_client, create_
     assert (revoked.status_code, revoked.json()["status"]) == (200, "revoked")
     assert response.status_code == 401
     assert response.json() == {"error": "This API key has been revoked.", "code": "api_key_revoked"}
-    assert AuditLog.objects.filter(action="apikey.revoked", target_id=created["key_id"],
-                                   actor=admin_user.email).count() == 1
+    assert (
+        AuditLog.objects.filter(
+            action="apikey.revoked", target_id=created["key_id"], actor=admin_user.email
+        ).count()
+        == 1
+    )
 
 
 def test_revoking_twice_is_harmless(admin_client, create_key):
@@ -115,8 +123,12 @@ def test_expiry_in_the_past_is_rejected(admin_client):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"scope": "root"}, "scope"), ({"rate_limit_rps": 0}, "rate_limit_rps"), ({"name": ""}, "name"),
-     ({"expires_at": "soon"}, "expires_at")],
+    [
+        ({"scope": "root"}, "scope"),
+        ({"rate_limit_rps": 0}, "rate_limit_rps"),
+        ({"name": ""}, "name"),
+        ({"expires_at": "soon"}, "expires_at"),
+    ],
 )
 def test_invalid_key_requests_name_the_bad_field(admin_client, body, field):
     response = admin_client.post("/api/v1/apikeys", {"name": "k", **body})

@@ -60,7 +60,9 @@ def test_refresh_returns_a_new_access_token_keeping_the_organization(api_client,
 
 
 def test_verify_accepts_a_valid_token_and_rejects_a_forged_one(api_client, owner):
-    access = api_client.post("/api/v1/auth/token/", {"email": owner.email, "password": PASSWORD}).json()["access"]
+    access = api_client.post("/api/v1/auth/token/", {"email": owner.email, "password": PASSWORD}).json()[
+        "access"
+    ]
 
     ok = api_client.post("/api/v1/auth/token/verify/", {"token": access})
     forged = api_client.post("/api/v1/auth/token/verify/", {"token": access[:-4] + "abcd"})
@@ -85,7 +87,10 @@ def test_no_credentials_answers_401_not_403(api_client, db):
     response = api_client.get("/api/v1/rbac/permissions")
 
     assert response.status_code == 401
-    assert response.json() == {"error": "Authentication credentials were not provided.", "code": "not_authenticated"}
+    assert response.json() == {
+        "error": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
 
 
 def test_session_login_works_for_the_api_with_csrf_enforced_on_writes(owner):

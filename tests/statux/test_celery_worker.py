@@ -31,9 +31,28 @@ def database_url() -> str:
 def start_worker(redis_url: str, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "statux", "worker", "--pool", "solo", "-Q", "default",
-         "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "statux",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            "default",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -79,8 +98,22 @@ def private_redis(tmp_path):
         port = sock.getsockname()[1]
 
     def start() -> subprocess.Popen:
-        process = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                                    "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(100):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:

@@ -39,8 +39,13 @@ def test_a_wrong_method_is_405_in_the_error_format(owner_client):
 
 
 def test_every_authenticated_response_carries_rate_limit_headers(viewer_client, org):
-    for path in ["/api/v1/users/me", "/api/v1/rbac/permissions", f"/api/v1/organizations/{org.slug}/users",
-                 "/api/v1/status", "/adapters"]:
+    for path in [
+        "/api/v1/users/me",
+        "/api/v1/rbac/permissions",
+        f"/api/v1/organizations/{org.slug}/users",
+        "/api/v1/status",
+        "/adapters",
+    ]:
         response = viewer_client.get(path)
         assert response.status_code == 200, path
         assert int(response["X-RateLimit-Limit"]) == 1200, path
@@ -97,4 +102,7 @@ def test_a_user_without_any_organization_is_told_why(db):
     response = client.get("/api/v1/rbac/permissions")
 
     assert response.status_code == 403
-    assert response.json()["error"] == "You do not belong to any organization yet; ask an admin for an invitation."
+    assert (
+        response.json()["error"]
+        == "You do not belong to any organization yet; ask an admin for an invitation."
+    )

@@ -14,8 +14,9 @@ from tests.factories import PASSWORD, UserFactory
 def invite(admin_client, org, django_capture_on_commit_callbacks):
     def invite(email="new.person@acme.test", role="operator"):
         with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client.post(f"/api/v1/organizations/{org.slug}/users/invite",
-                                         {"email": email, "role": role})
+            response = admin_client.post(
+                f"/api/v1/organizations/{org.slug}/users/invite", {"email": email, "role": role}
+            )
         return response
 
     return invite
@@ -26,10 +27,24 @@ def test_invite_returns_token_and_link_and_sends_an_email(invite, org, admin_use
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "organizationId", "email", "role", "status", "invitedBy", "expiresAt",
-                         "createdAt", "token", "inviteUrl"}
+    assert set(body) == {
+        "id",
+        "organizationId",
+        "email",
+        "role",
+        "status",
+        "invitedBy",
+        "expiresAt",
+        "createdAt",
+        "token",
+        "inviteUrl",
+    }
     assert (body["email"], body["role"], body["status"], body["invitedBy"]) == (
-        "new.person@acme.test", "operator", "pending", admin_user.email)
+        "new.person@acme.test",
+        "operator",
+        "pending",
+        admin_user.email,
+    )
     assert body["inviteUrl"].endswith(f"/console/invitations/{body['token']}/")
     (message,) = mail.outbox
     assert message.to == ["new.person@acme.test"]
@@ -40,15 +55,17 @@ def test_invite_returns_token_and_link_and_sends_an_email(invite, org, admin_use
 def test_accept_creates_the_user_and_membership_and_returns_tokens(invite, org):
     token = invite().json()["token"]
 
-    response = APIClient().post(f"/api/v1/invitations/{token}/accept",
-                                {"password": "a-Long-enough-pass-42", "name": "New Person"})
+    response = APIClient().post(
+        f"/api/v1/invitations/{token}/accept", {"password": "a-Long-enough-pass-42", "name": "New Person"}
+    )
 
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access", "refresh", "user"}
     assert (body["user"]["email"], body["user"]["name"]) == ("new.person@acme.test", "New Person")
     assert body["user"]["organizations"] == [
-        {"id": str(org.pk), "slug": "acme", "name": "Acme Corporation", "role": "operator"}]
+        {"id": str(org.pk), "slug": "acme", "name": "Acme Corporation", "role": "operator"}
+    ]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
     assert client.get("/api/v1/rbac/permissions").json()["role"] == "operator"
@@ -69,7 +86,9 @@ def test_an_expired_invitation_is_refused(invite):
     body = invite().json()
     Invitation.objects.filter(pk=body["id"]).update(expires_at=timezone.now() - timedelta(minutes=1))
 
-    response = APIClient().post(f"/api/v1/invitations/{body['token']}/accept", {"password": "a-Long-enough-pass-42"})
+    response = APIClient().post(
+        f"/api/v1/invitations/{body['token']}/accept", {"password": "a-Long-enough-pass-42"}
+    )
 
     assert response.json() == {"error": "This invitation is expired.", "code": "not_found"}
     assert not User.objects.filter(email="new.person@acme.test").exists()
@@ -87,8 +106,10 @@ def test_a_weak_password_is_refused_with_reasons(invite):
     response = APIClient().post(f"/api/v1/invitations/{token}/accept", {"password": "123"})
 
     assert response.status_code == 400
-    assert "This password is too short. It must contain at least 8 characters." in response.json()["fields"][
-        "password"]
+    assert (
+        "This password is too short. It must contain at least 8 characters."
+        in response.json()["fields"]["password"]
+    )
     assert not User.objects.filter(email="new.person@acme.test").exists()
 
 
@@ -116,8 +137,10 @@ def test_an_admin_cannot_invite_an_owner(invite):
     response = invite(role="owner")
 
     assert response.status_code == 403
-    assert response.json() == {"error": "Your role 'admin' cannot grant the role 'owner'.",
-                               "code": "permission_denied"}
+    assert response.json() == {
+        "error": "Your role 'admin' cannot grant the role 'owner'.",
+        "code": "permission_denied",
+    }
 
 
 def test_an_operator_cannot_invite(operator_client, org):

@@ -15,8 +15,13 @@ def test_rbac_permissions_follow_the_roles_table(org, viewer, operator, admin_us
 
     for user, (role, level, permissions) in expected.items():
         body = jwt_client(user).get("/api/v1/rbac/permissions").json()
-        assert body == {"tenant_id": "acme", "user_id": user.email, "role": role, "level": level,
-                        "permissions": permissions}
+        assert body == {
+            "tenant_id": "acme",
+            "user_id": user.email,
+            "role": role,
+            "level": level,
+            "permissions": permissions,
+        }
 
 
 # (method, path, body, lowest role allowed)

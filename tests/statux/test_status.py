@@ -15,8 +15,13 @@ def test_status_reports_real_components_in_the_embedded_mode(viewer_client, sett
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"status", "version", "components", "workers", "watchdog"}
-    assert body["components"] == {"database": "ok", "broker": "in_process", "workers": "in_process",
-                                  "llm": "deterministic", "watchdog": "in_process"}
+    assert body["components"] == {
+        "database": "ok",
+        "broker": "in_process",
+        "workers": "in_process",
+        "llm": "deterministic",
+        "watchdog": "in_process",
+    }
     assert body["status"] == "ok"
     assert body["watchdog"] == {"last_run": None, "metrics_monitored": 0, "anomalies_last_hour": 0}
 
@@ -50,7 +55,8 @@ def test_an_openai_compatible_provider_is_probed_for_real(viewer_client, setting
     settings.OPENAI_BASE_URL = httpserver.url_for("/v1")
     settings.OPENAI_API_KEY = "sk-test"
     httpserver.expect_request("/v1/models", headers={"Authorization": "Bearer sk-test"}).respond_with_json(
-        {"data": [{"id": "llama"}]})
+        {"data": [{"id": "llama"}]}
+    )
 
     body = viewer_client.get("/api/v1/status").json()
 
@@ -67,9 +73,12 @@ def test_an_unreachable_openai_provider_says_so(viewer_client, settings, unused_
     assert (body["components"]["llm"], body["status"]) == ("unreachable", "degraded")
 
 
-@pytest.mark.parametrize(("provider", "base_url", "expected"), [("openai", "", "not_configured"),
-                                                                ("bedrock", "", "configured")])
-def test_provider_configuration_is_reported(viewer_client, settings, monkeypatch, provider, base_url, expected):
+@pytest.mark.parametrize(
+    ("provider", "base_url", "expected"), [("openai", "", "not_configured"), ("bedrock", "", "configured")]
+)
+def test_provider_configuration_is_reported(
+    viewer_client, settings, monkeypatch, provider, base_url, expected
+):
     settings.AI_PROVIDER, settings.OPENAI_BASE_URL = provider, base_url
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")

@@ -70,8 +70,13 @@ def test_adapters_lists_what_the_registries_really_hold(viewer_client):
         normalizers.unregister("zz-test-source")
         action_providers.unregister("zz-test-provider")
 
-    assert set(after) == {"alert_sources", "log_backends", "action_providers", "action_names",
-                          "notification_channels"}
+    assert set(after) == {
+        "alert_sources",
+        "log_backends",
+        "action_providers",
+        "action_names",
+        "notification_channels",
+    }
     assert set(after["alert_sources"]) - set(before["alert_sources"]) == {"zz-test-source"}
     assert set(after["action_providers"]) - set(before["action_providers"]) == {"zz-test-provider"}
     assert {"zz_restart", "zz_scale"} <= set(after["action_names"])
@@ -99,11 +104,23 @@ def test_the_openapi_schema_validates_and_lists_every_endpoint(tmp_path, db):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
 
     paths = yaml.safe_load(out.read_text())["paths"]
-    for path in ["/api/v1/health", "/api/v1/auth/token", "/api/v1/users/me", "/api/v1/users/me/notifications",
-                 "/api/v1/organizations/{org_id}/users", "/api/v1/organizations/{org_id}/users/invite",
-                 "/api/v1/invitations/{token}/accept", "/api/v1/status", "/api/v1/tenants",
-                 "/api/v1/rbac/permissions", "/api/v1/apikeys", "/api/v1/apikeys/{key_id}", "/health", "/metrics",
-                 "/adapters"]:
+    for path in [
+        "/api/v1/health",
+        "/api/v1/auth/token",
+        "/api/v1/users/me",
+        "/api/v1/users/me/notifications",
+        "/api/v1/organizations/{org_id}/users",
+        "/api/v1/organizations/{org_id}/users/invite",
+        "/api/v1/invitations/{token}/accept",
+        "/api/v1/status",
+        "/api/v1/tenants",
+        "/api/v1/rbac/permissions",
+        "/api/v1/apikeys",
+        "/api/v1/apikeys/{key_id}",
+        "/health",
+        "/metrics",
+        "/adapters",
+    ]:
         assert path in paths, path
     assert not [p for p in paths if p.endswith("/") and p.rstrip("/") in paths]
 
@@ -117,13 +134,34 @@ def test_schema_and_docs_are_served(api_client, db):
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {
-        "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-        "STATIC_MANIFEST", "WHITENOISE_USE_FINDERS"}}
-    env.update(DEBUG="0", SECRET_KEY="x" * 20 + "-production-grade-random-secret-key-7f3a9c", ALLOWED_HOSTS="statux.example.com")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "SECURE_HSTS_SECONDS",
+            "STATIC_MANIFEST",
+            "WHITENOISE_USE_FINDERS",
+        }
+    }
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="x" * 20 + "-production-grade-random-secret-key-7f3a9c",
+        ALLOWED_HOSTS="statux.example.com",
+    )
 
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -132,8 +170,9 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 def test_debug_off_without_a_secret_key_refuses_to_start():
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
 
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr

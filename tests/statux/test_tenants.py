@@ -13,14 +13,26 @@ def test_superuser_lists_tenants_with_this_months_events(superuser_client, org, 
 
     assert response.status_code == 200
     tenants = {t["tenant_id"]: t for t in response.json()["tenants"]}
-    assert set(tenants["acme"]) == {"tenant_id", "name", "plan", "contact_email", "created_at", "events_this_month"}
+    assert set(tenants["acme"]) == {
+        "tenant_id",
+        "name",
+        "plan",
+        "contact_email",
+        "created_at",
+        "events_this_month",
+    }
     assert (tenants["acme"]["events_this_month"], tenants["globex"]["events_this_month"]) == (142, 0)
 
 
 def test_superuser_registers_a_tenant(superuser_client, superuser):
     response = superuser_client.post(
         "/api/v1/tenants",
-        {"tenant_id": "acme-corp", "name": "Acme Corporation", "plan": "pro", "contact_email": "ops@acme.com"},
+        {
+            "tenant_id": "acme-corp",
+            "name": "Acme Corporation",
+            "plan": "pro",
+            "contact_email": "ops@acme.com",
+        },
     )
 
     assert response.status_code == 201

@@ -11,8 +11,9 @@ def test_me_returns_the_profile_with_memberships(owner_client, owner, org):
     body = response.json()
     assert set(body) == {"id", "email", "name", "timezone", "isSuperAdmin", "createdAt", "organizations"}
     assert (body["id"], body["email"], body["isSuperAdmin"]) == (str(owner.pk), owner.email, False)
-    assert body["organizations"] == [{"id": str(org.pk), "slug": "acme", "name": "Acme Corporation",
-                                      "role": "owner"}]
+    assert body["organizations"] == [
+        {"id": str(org.pk), "slug": "acme", "name": "Acme Corporation", "role": "owner"}
+    ]
 
 
 def test_patch_me_updates_name_and_timezone_and_audits(owner_client, owner):
@@ -22,7 +23,10 @@ def test_patch_me_updates_name_and_timezone_and_audits(owner_client, owner):
     assert (response.json()["name"], response.json()["timezone"]) == ("Night Owl", "Europe/Berlin")
     owner.refresh_from_db()
     assert (owner.name, owner.timezone) == ("Night Owl", "Europe/Berlin")
-    assert AuditLog.objects.get(action="user.updated").metadata == {"name": "Night Owl", "timezone": "Europe/Berlin"}
+    assert AuditLog.objects.get(action="user.updated").metadata == {
+        "name": "Night Owl",
+        "timezone": "Europe/Berlin",
+    }
 
 
 def test_patch_me_rejects_an_unknown_timezone(owner_client):
@@ -30,7 +34,8 @@ def test_patch_me_rejects_an_unknown_timezone(owner_client):
 
     assert response.status_code == 400
     assert response.json()["fields"] == {
-        "timezone": ["'Mars/Olympus' is not an IANA time zone such as Europe/Berlin."]}
+        "timezone": ["'Mars/Olympus' is not an IANA time zone such as Europe/Berlin."]
+    }
 
 
 def test_me_with_an_api_key_is_forbidden_with_a_reason(admin_client):
@@ -49,15 +54,25 @@ def test_me_with_an_api_key_is_forbidden_with_a_reason(admin_client):
 def test_notification_preferences_have_defaults_and_can_be_patched(viewer_client):
     before = viewer_client.get("/api/v1/users/me/notifications").json()
 
-    response = viewer_client.patch("/api/v1/users/me/notifications",
-                                   {"minSeverity": "critical", "digestFrequency": "weekly"})
+    response = viewer_client.patch(
+        "/api/v1/users/me/notifications", {"minSeverity": "critical", "digestFrequency": "weekly"}
+    )
 
     assert before | {"updatedAt": None} == {
-        "emailEnabled": True, "minSeverity": "high", "incidentAssigned": True, "rcaPublished": True,
-        "usageAlerts": True, "digestFrequency": "daily", "updatedAt": None}
+        "emailEnabled": True,
+        "minSeverity": "high",
+        "incidentAssigned": True,
+        "rcaPublished": True,
+        "usageAlerts": True,
+        "digestFrequency": "daily",
+        "updatedAt": None,
+    }
     assert response.status_code == 200
-    assert (response.json()["minSeverity"], response.json()["digestFrequency"], response.json()["emailEnabled"]) == (
-        "critical", "weekly", True)
+    assert (
+        response.json()["minSeverity"],
+        response.json()["digestFrequency"],
+        response.json()["emailEnabled"],
+    ) == ("critical", "weekly", True)
     assert viewer_client.get("/api/v1/users/me/notifications").json()["minSeverity"] == "critical"
 
 
@@ -106,7 +121,10 @@ def test_owner_changes_a_role_and_it_is_audited(owner_client, org, viewer):
     assert (response.status_code, response.json()["role"]) == (200, "admin")
     assert Membership.objects.get(user=viewer).role == "admin"
     assert AuditLog.objects.get(action="membership.role_changed").metadata == {
-        "email": viewer.email, "from": "viewer", "to": "admin"}
+        "email": viewer.email,
+        "from": "viewer",
+        "to": "admin",
+    }
 
 
 def test_the_last_owner_cannot_step_down_or_leave(owner_client, org, owner):
@@ -114,7 +132,9 @@ def test_the_last_owner_cannot_step_down_or_leave(owner_client, org, owner):
     remove = owner_client.delete(f"/api/v1/organizations/{org.slug}/users/{owner.pk}")
 
     assert demote.status_code == remove.status_code == 409
-    assert demote.json()["error"] == "An organization keeps at least one owner; make someone else owner first."
+    assert (
+        demote.json()["error"] == "An organization keeps at least one owner; make someone else owner first."
+    )
     assert Membership.objects.get(user=owner).role == "owner"
 
 
@@ -137,4 +157,7 @@ def test_an_unknown_member_is_404(admin_client, org, user_id):
     response = admin_client.patch(f"/api/v1/organizations/{org.slug}/users/{user_id}", {"role": "viewer"})
 
     assert response.status_code == 404
-    assert response.json() == {"error": f"User {user_id} is not a member of this organization.", "code": "not_found"}
+    assert response.json() == {
+        "error": f"User {user_id} is not a member of this organization.",
+        "code": "not_found",
+    }

@@ -23,10 +23,14 @@ class Command(BaseCommand):
         user.set_password(password)
         user.is_staff = user.is_superuser = True
         user.save()
-        Membership.objects.update_or_create(organization=organization, user=user, defaults={"role": Role.OWNER})
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo organization '{organization.slug}' ready.\n"
-            f"  Console: {settings.SITE_URL}/console/   Admin: {settings.SITE_URL}/admin/   "
-            f"API docs: {settings.SITE_URL}/api/docs/\n"
-            f"  Log in as {email} / {password}"
-        ))
+        Membership.objects.update_or_create(
+            organization=organization, user=user, defaults={"role": Role.OWNER}
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo organization '{organization.slug}' ready.\n"
+                f"  Console: {settings.SITE_URL}/console/   Admin: {settings.SITE_URL}/admin/   "
+                f"API docs: {settings.SITE_URL}/api/docs/\n"
+                f"  Log in as {email} / {password}"
+            )
+        )
