@@ -10,7 +10,6 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from statux.wsgi import application
 from tests.conftest import jwt_client
 
-
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)  # the schema view reads no database
 
 
