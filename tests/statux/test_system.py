@@ -176,3 +176,26 @@ def test_debug_off_without_a_secret_key_refuses_to_start():
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_createsuperuser_noinput_reads_email_and_password_from_the_environment(db, monkeypatch):
+    from statux.models import User
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "Root@Platform.Example")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-very-long-root-password")
+
+    call_command("createsuperuser", "--noinput")
+
+    user = User.objects.get(email__iexact="root@platform.example")
+    assert user.is_superuser and user.is_staff and user.check_password("a-very-long-root-password")
+
+
+def test_seed_demo_is_idempotent_and_prints_the_login(db, capsys):
+    from statux.models import Membership
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    out = capsys.readouterr().out
+    assert "Log in as admin@demo.statux.local / statux-demo-admin" in out
+    assert Membership.objects.get(organization__slug="demo").role == "owner"
