@@ -6,4 +6,21 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.dashboard_view, name="dashboard"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("organization/", views.organization_switch_view, name="organization-switch"),
+    path("members/", views.member_list_view, name="member-list"),
+    path("members/invite/", views.member_invite_view, name="member-invite"),
+    path("members/<uuid:user_id>/role/", views.member_role_view, name="member-role"),
+    path("members/<uuid:user_id>/remove/", views.member_remove_view, name="member-remove"),
+    path(
+        "members/invitations/<uuid:invitation_id>/revoke/",
+        views.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
+    path("keys/", views.key_list_view, name="key-list"),
+    path("keys/create/", views.key_create_view, name="key-create"),
+    path("keys/<str:key_id>/revoke/", views.key_revoke_view, name="key-revoke"),
+    path("audit/", views.audit_list_view, name="audit-list"),
+    path("invitations/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
 ]

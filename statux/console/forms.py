@@ -1,0 +1,114 @@
+"""Console forms check shape and choices; services decide the business rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from statux.models import ROLE_LEVELS, SCOPE_LEVELS, ApiKeyScope, Role
+from statux.tenancy import Access
+
+
+def grantable_roles(access: Access | None) -> list[tuple[str, str]]:
+    level = access.level if access else 0
+    return [(value, label) for value, label in Role.choices if ROLE_LEVELS[value] <= level]
+
+
+class ConsoleForm(forms.Form):
+    """Labels without Django's trailing colon: the layout puts them above their fields."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ConsoleLoginForm(AuthenticationForm):
+    """Django's login form; its `username` is the email (User.USERNAME_FIELD)."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class InvitationCreateForm(ConsoleForm):
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.VIEWER)
+
+    def __init__(self, *args, access: Access | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = grantable_roles(access)
+
+
+class MembershipRoleForm(ConsoleForm):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class ApiKeyCreateForm(ConsoleForm):
+    name = forms.CharField(
+        label="Name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    scope = forms.ChoiceField(label="Scope", choices=ApiKeyScope.choices, initial=ApiKeyScope.INGESTION)
+    rate_limit_rps = forms.IntegerField(
+        label="Rate limit, requests/s (optional)", required=False, min_value=1
+    )
+    expires_at = forms.DateTimeField(
+        label="Expires at, UTC (optional)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, access: Access | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        level = access.level if access else 0
+        self.fields["scope"].choices = [
+            (value, label) for value, label in ApiKeyScope.choices if SCOPE_LEVELS[value] <= level
+        ]
+
+
+class AuditFilterForm(ConsoleForm):
+    action = forms.CharField(
+        label="Action starts with",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. apikey.", "type": "search"}),
+    )
+    actor = forms.CharField(
+        label="Actor contains",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. alice@", "type": "search"}),
+    )
+
+
+class InvitationAcceptForm(ConsoleForm):
+    """A new account sets its name and password; an existing account proves its password."""
+
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_confirm = forms.CharField(
+        label="Repeat the password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, existing_account: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.existing_account = existing_account
+        if existing_account:
+            del self.fields["name"], self.fields["password_confirm"]
+            self.fields["password"].label = "Password of your existing account"
+            self.fields["password"].widget.attrs["autocomplete"] = "current-password"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.existing_account and data.get("password") != data.get("password_confirm"):
+            self.add_error("password_confirm", "The two passwords differ.")
+        return data
