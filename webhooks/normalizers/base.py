@@ -69,7 +69,7 @@ class NormalizedAlert:
     source: str
     title: str
     fingerprint: str
-    severity: str = "warning"
+    severity: str = "warning"  # "" when the source gave none (see __post_init__)
     status: str = "firing"  # firing | resolved
     description: str = ""
     service: str = ""
@@ -89,6 +89,8 @@ class NormalizedAlert:
     raw: Any = None
 
     def __post_init__(self) -> None:
+        if not self.severity:  # the source gave none: judge by how far the value exceeds its threshold
+            self.severity = severity_from_threshold(self.threshold, self.actual_value)
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {self.severity!r}")
         if self.status not in ("firing", "resolved"):
@@ -110,6 +112,18 @@ def map_severity(value: Any, default: str = "warning") -> str:
         return default
     word = str(value).strip().lower().replace(" ", "").replace("_", "").replace("-", "")
     return SEVERITY_WORDS.get(word, default)
+
+
+def severity_from_threshold(threshold: float | None, actual_value: float | None) -> str:
+    """Incidents API rule: critical at twice the threshold or more, warning from 25% over, else info."""
+    if threshold is None or actual_value is None:
+        return "warning"
+    if threshold == 0:
+        return "critical" if actual_value > 0 else "info"
+    excess = (actual_value - threshold) / abs(threshold)
+    if excess >= 1:
+        return "critical"
+    return "warning" if excess >= 0.25 else "info"
 
 
 def stable_fingerprint(source: str, identity: dict[str, Any]) -> str:
