@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from statux.errors import NotFound
 from statux.models import ApiKey, AuditLog, Invitation, Membership, Organization, User
@@ -29,8 +30,24 @@ def invitation_list_pending(*, organization: Organization) -> list[Invitation]:
     ]
 
 
+def invitation_get_pending(*, organization: Organization, invitation_id: uuid.UUID) -> Invitation:
+    invitation = next(
+        (i for i in invitation_list_pending(organization=organization) if i.id == invitation_id), None
+    )
+    if invitation is None:
+        raise NotFound("That invitation is no longer pending; it was accepted, revoked or expired.")
+    return invitation
+
+
 def api_key_list(*, organization: Organization) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_org(organization).select_related("created_by").order_by("-created_at")
+
+
+def api_key_list_active(*, organization: Organization) -> QuerySet[ApiKey]:
+    now = timezone.now()
+    return api_key_list(organization=organization).filter(
+        Q(expires_at=None) | Q(expires_at__gt=now), revoked_at=None
+    )
 
 
 def api_key_get(*, organization: Organization, key_id: str) -> ApiKey:
@@ -58,3 +75,7 @@ def organization_list() -> QuerySet[Organization]:
 
 def user_organizations(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("organization").order_by("created_at")
+
+
+def user_exists(*, email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()

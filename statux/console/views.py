@@ -11,10 +11,8 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -85,13 +83,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     if request.access is None:
         return render(request, "console/dashboard.html", {})
     organization, access = request.organization, request.access
-    now = timezone.now()
-    active_keys = selectors.api_key_list(organization=organization).filter(
-        Q(expires_at=None) | Q(expires_at__gt=now), revoked_at=None
-    )
     context = {
         "member_count": selectors.membership_list(organization=organization).count(),
-        "active_key_count": active_keys.count(),
+        "active_key_count": selectors.api_key_list_active(organization=organization).count(),
         "pending_invitation_count": len(selectors.invitation_list_pending(organization=organization))
         if access.allows("manage_users")
         else None,
@@ -240,10 +234,12 @@ def member_remove_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse
 @require_POST
 def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> HttpResponse:
     """POST /console/members/invitations/<invitation_id>/revoke/"""
-    pending = selectors.invitation_list_pending(organization=request.organization)
-    invitation = next((candidate for candidate in pending if candidate.id == invitation_id), None)
-    if invitation is None:
-        messages.error(request, "That invitation is no longer pending; it was accepted, revoked or expired.")
+    try:
+        invitation = selectors.invitation_get_pending(
+            organization=request.organization, invitation_id=invitation_id
+        )
+    except NotFound as exc:
+        messages.error(request, exc.message)
         return redirect("console:member-list")
     services.invitation_revoke(invitation=invitation, actor=Actor.from_request(request))
     messages.success(request, f"Invitation for {invitation.email} revoked; its link no longer works.")
@@ -347,7 +343,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         invitation = services.invitation_get_pending(token=token)
     except NotFound as exc:
         return render(request, "console/invitations/invalid.html", {"reason": exc.message}, status=404)
-    existing_account = User.objects.filter(email__iexact=invitation.email).exists()
+    existing_account = selectors.user_exists(email=invitation.email)
     form = forms.InvitationAcceptForm(request.POST or None, existing_account=existing_account)
     if request.method == "POST" and form.is_valid():
         try:
