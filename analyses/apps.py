@@ -1,6 +1,6 @@
-import importlib
-
 from django.apps import AppConfig
+
+from statux.registry import import_integrations
 
 
 class AnalysesConfig(AppConfig):
@@ -8,5 +8,4 @@ class AnalysesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in ["analyses.logs.base"]:  # registries, then the integrations that register themselves
-            importlib.import_module(module)
+        import_integrations("analyses.logs")

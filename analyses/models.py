@@ -1,1 +1,143 @@
-# Models of this app arrive with the issues that need them.
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from statux.ids import new_public_id
+from statux.models import Severity, User
+from statux.tenancy import TenantModel
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = ["open", "acknowledged", "investigating"]
+NEXT_STATUSES = {  # forward moves may skip steps; resolved may reopen; closed is final
+    "open": {"acknowledged", "investigating", "resolved", "closed"},
+    "acknowledged": {"investigating", "resolved", "closed"},
+    "investigating": {"resolved", "closed"},
+    "resolved": {"closed", "open"},
+    "closed": set(),
+}
+
+
+def new_incident_id() -> str:
+    return new_public_id("inc")
+
+
+class Incident(TenantModel):
+    """One problem, however many alerts reported it. The same id on every API surface."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_incident_id, editable=False)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    source = models.CharField(max_length=64, blank=True, default="")
+    service = models.CharField(max_length=200, blank=True, default="")
+    namespace = models.CharField(max_length=200, blank=True, default="")
+    pod = models.CharField(max_length=300, blank=True, default="")
+    deployment = models.CharField(max_length=200, blank=True, default="")
+    fingerprint = models.CharField(max_length=128)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=200, blank=True, default="")  # e.g. the PagerDuty incident id
+    rule_id = models.CharField(max_length=200, blank=True, default="")
+    rule_name = models.CharField(max_length=300, blank=True, default="")
+    metric = models.CharField(max_length=300, blank=True, default="")
+    threshold = models.FloatField(null=True, blank=True)
+    actual_value = models.FloatField(null=True, blank=True)
+    alert_count = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField(null=True, blank=True)  # the source's own start time
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    correlation_reason = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(  # the race-safe half of dedup
+                fields=["organization", "fingerprint"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="incident_one_active_per_fingerprint",
+            ),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="incident_severity_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=IncidentStatus.values), name="incident_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="incident_org_created"),
+            models.Index(fields=["organization", "status", "-created_at"], name="incident_org_status"),
+            models.Index(fields=["organization", "severity", "-created_at"], name="incident_org_severity"),
+            models.Index(fields=["organization", "rule_id", "-created_at"], name="incident_org_rule"),
+            models.Index(fields=["organization", "service", "-created_at"], name="incident_org_service"),
+            models.Index(fields=["organization", "external_id"], name="incident_org_external"),
+            models.Index(
+                fields=["organization", "fingerprint", "-created_at"], name="incident_org_fingerprint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.title}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def can_move_to(self, status: str) -> bool:
+        return status in NEXT_STATUSES[self.status]
+
+
+class IncidentEventType(models.TextChoices):
+    ALERT_RECEIVED = "alert_received"
+    INCIDENT_CREATED = "incident_created"
+    DEDUPLICATED = "deduplicated"
+    GROUPED = "grouped"
+    STATUS_CHANGED = "status_changed"
+    ALERT_RESOLVED = "alert_resolved"
+    NOTE_ADDED = "note_added"
+    EXTERNAL_UPDATE = "external_update"
+
+
+class IncidentEvent(TenantModel):
+    """The incident's timeline: every alert, every state change, every note."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=64)
+    actor = models.CharField(max_length=200, default="system")
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["incident", "created_at"], name="incident_event_timeline"),
+            models.Index(
+                fields=["organization", "event_type", "-created_at"], name="incident_event_org_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.event_type}"
+
+
+class IncidentNote(TenantModel):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.CharField(max_length=200)  # email, or "apikey:…" for keys
+    content = models.TextField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["incident", "created_at"], name="incident_note_incident")]
+
+    def __str__(self) -> str:
+        return f"Note on {self.incident_id} by {self.author}"

@@ -1,2 +1,38 @@
-# URL patterns of this app, one list per surface; statux/urls.py includes them.
-urlpatterns: list = []
+from analyses.api import aisre, alerts
+from statux.api.base import both_slashes
+
+urlpatterns = [
+    *both_slashes("api/alerts/incidents", alerts.AlertsIncidentListApi.as_view(), "alerts-incident-list"),
+    *both_slashes(
+        "api/alerts/incidents/<str:incident_id>",
+        alerts.AlertsIncidentDetailApi.as_view(),
+        "alerts-incident-detail",
+    ),
+    *both_slashes(
+        "api/alerts/incidents/<str:incident_id>/notes",
+        alerts.AlertsIncidentNoteCreateApi.as_view(),
+        "alerts-incident-notes",
+    ),
+    *both_slashes("incidents", aisre.AisreIncidentListApi.as_view(), "aisre-incident-list"),
+    *both_slashes(
+        "incidents/<str:incident_id>", aisre.AisreIncidentDetailApi.as_view(), "aisre-incident-detail"
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/timeline",
+        aisre.AisreIncidentTimelineApi.as_view(),
+        "aisre-incident-timeline",
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/group", aisre.AisreIncidentGroupApi.as_view(), "aisre-incident-group"
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/metrics",
+        aisre.AisreIncidentMetricsApi.as_view(),
+        "aisre-incident-metrics",
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/actions",
+        aisre.AisreIncidentActionsApi.as_view(),
+        "aisre-incident-actions",
+    ),
+]

@@ -1,6 +1,6 @@
-import importlib
-
 from django.apps import AppConfig
+
+from statux.registry import import_integrations
 
 
 class RemediationConfig(AppConfig):
@@ -8,8 +8,5 @@ class RemediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in [
-            "remediation.actions.base",
-            "remediation.notifiers.base",
-        ]:  # registries, then the integrations that register themselves
-            importlib.import_module(module)
+        import_integrations("remediation.actions")
+        import_integrations("remediation.notifiers")

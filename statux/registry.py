@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -57,3 +59,10 @@ def registry_names(kind: str, attribute: Callable[[Any], list[str]] | None = Non
     if attribute is None:
         return registry.names()
     return sorted({name for item in registry.items() for name in attribute(item)})
+
+
+def import_integrations(package_name: str) -> None:
+    """Import every module of an integration package, so each one registers itself (no list to keep)."""
+    package = importlib.import_module(package_name)
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package_name}.{module.name}")

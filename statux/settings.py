@@ -157,7 +157,7 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "statux.api.schema.StatuxAutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
     "EXCEPTION_HANDLER": "statux.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -223,6 +223,14 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="")
 STATUS_CHECK_TIMEOUT_SECONDS = env.float("STATUS_CHECK_TIMEOUT_SECONDS", default=1.0)
+
+# Ingestion, dedup and grouping (webhooks, analyses).
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+INGEST_MAX_RETRIES = env.int("INGEST_MAX_RETRIES", default=6)
+INCIDENT_GROUP_WINDOW_MINUTES = env.int("INCIDENT_GROUP_WINDOW_MINUTES", default=10)
+DEDUP_TITLE_SERVICE_WINDOW_MINUTES = env.int("DEDUP_TITLE_SERVICE_WINDOW_MINUTES", default=30)
+WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = env.int("WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", default=300)
 
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 

@@ -19,6 +19,12 @@ class TenantQuerySet(models.QuerySet):
             raise LookupError(f"{self.model.__name__} queried without an organization")
         return self.filter(organization=organization)
 
+    def for_org_id(self, organization_id: Any) -> Self:
+        """For code that holds a row's `organization_id` (tasks, child rows) and no Organization object."""
+        if organization_id is None:
+            raise LookupError(f"{self.model.__name__} queried without an organization")
+        return self.filter(organization_id=organization_id)
+
 
 class TenantModel(models.Model):
     organization = models.ForeignKey("statux.Organization", on_delete=models.CASCADE, related_name="+")

@@ -1,6 +1,6 @@
-import importlib
-
 from django.apps import AppConfig
+
+from statux.registry import import_integrations
 
 
 class WebhooksConfig(AppConfig):
@@ -8,7 +8,4 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in [
-            "webhooks.normalizers.base"
-        ]:  # registries, then the integrations that register themselves
-            importlib.import_module(module)
+        import_integrations("webhooks.normalizers")

@@ -109,6 +109,9 @@ class AisreApi(OrgScopedApi):
 
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
         request.accepts_static_keys = True
+        workspace = request.GET.get("workspace_id", "").strip()
+        if workspace and not request.META.get("HTTP_X_WORKSPACE_ID"):
+            request.META["HTTP_X_WORKSPACE_ID"] = workspace  # AI-SRE's query filter picks the tenant too
         request.dev_mode = settings.DEBUG and not settings.AI_SRE_API_KEYS and not _any_api_key_exists()
         return super().initialize_request(request, *args, **kwargs)
 

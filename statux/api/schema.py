@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -42,3 +45,11 @@ def drop_trailing_slash_twins(endpoints: list, **kwargs) -> list:
         for endpoint in endpoints
         if not (endpoint[0].endswith("/") and endpoint[0].rstrip("/") in paths)
     ]
+
+
+class StatuxAutoSchema(AutoSchema):
+    """operationId from the view class (one per path): AisreIncidentListApi.get -> aisre_incident_list_get."""
+
+    def get_operation_id(self) -> str:
+        name = re.sub(r"Api$", "", self.view.__class__.__name__)
+        return f"{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}_{self.method.lower()}"

@@ -61,6 +61,8 @@ IDENTITY_KEYS = ("alertname", "title", "service", "namespace", "deployment", "po
 class InvalidPayload(ValueError):
     """The payload does not have the provider's shape; the message says what is wrong."""
 
+    code = "invalid_payload"
+
 
 @dataclass
 class NormalizedAlert:
@@ -150,6 +152,36 @@ def require_list(payload: dict, key: str) -> list:
     return value
 
 
+def optional_dict(container: dict, key: str, where: str = "") -> dict:
+    """`container[key]` when it is an object; {} when absent or null; InvalidPayload for anything else."""
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"'{where}{key}' must be a JSON object, not {type(value).__name__}.")
+    return value
+
+
+def optional_list(container: dict, key: str, where: str = "") -> list:
+    """`container[key]` when it is a list; [] when absent or null; InvalidPayload for anything else."""
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidPayload(f"'{where}{key}' must be a list, not {type(value).__name__}.")
+    return value
+
+
+def first_text(*values: Any) -> str:
+    """The first value that is a non-blank string or a number, as text; "" when there is none."""
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:10_000]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return text(value)
+    return ""
+
+
 def text(value: Any, limit: int = 10_000) -> str:
     if value is None:
         return ""
@@ -182,8 +214,8 @@ def parse_time(value: Any) -> datetime | None:
     if value in (None, "", 0) or (isinstance(value, str) and value.startswith("0001-01-01")):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 10**11 else value
-        try:
+        try:  # a hostile integer with hundreds of digits overflows the division too
+            seconds = value / 1000 if value > 10**11 else value
             return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
@@ -198,11 +230,23 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
+def timestamp(value: Any) -> datetime | None:
+    """parse_time, also for Unix times sent as digit strings (Datadog's $DATE) or in µs/ns (Opsgenie)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()[:30])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 10**14:
+        try:  # microseconds or nanoseconds to milliseconds
+            value = value / 10**6 if value > 10**17 else value / 10**3
+        except OverflowError:
+            return None
+    return parse_time(value)
+
+
 def number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float's range
         return None
     return result if result == result and abs(result) != float("inf") else None  # no NaN/inf

@@ -1,0 +1,150 @@
+"""Reads for incidents: lists with their filters, detail with timeline, group and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from rest_framework.exceptions import ValidationError
+
+from analyses.models import (
+    ACTIVE_STATUSES,
+    Incident,
+    IncidentEvent,
+    IncidentEventType,
+    IncidentNote,
+    IncidentStatus,
+)
+from statux.errors import NotFound
+from statux.models import Organization, Severity
+
+STATUS_EVENT_TYPES = [IncidentEventType.INCIDENT_CREATED, IncidentEventType.STATUS_CHANGED]
+
+
+class AlertsIncidentFilter(django_filters.FilterSet):
+    """Incidents API (003) filters, named as on the wire."""
+
+    ruleId = django_filters.CharFilter(field_name="rule_id")
+    status = django_filters.ChoiceFilter(field_name="status", choices=IncidentStatus.choices)
+    severity = django_filters.ChoiceFilter(field_name="severity", choices=Severity.choices)
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+
+class AisreIncidentFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="status", choices=IncidentStatus.choices)
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+
+def _filtered(
+    filterset_class: type[django_filters.FilterSet], organization: Organization, filters: Mapping[str, str]
+) -> QuerySet[Incident]:
+    filterset = filterset_class(filters, queryset=Incident.objects.for_org(organization))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)  # 400 with "fields", never silently ignored
+    return filterset.qs
+
+
+def with_history(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Prefetch what the Incidents API shows per incident: notes and status history (two queries)."""
+    return incidents.prefetch_related(
+        Prefetch("notes", queryset=IncidentNote.objects.select_related("user").order_by("created_at", "id")),
+        Prefetch(
+            "events",
+            queryset=IncidentEvent.objects.filter(event_type__in=STATUS_EVENT_TYPES).order_by(
+                "created_at", "id"
+            ),
+            to_attr="status_events",
+        ),
+    )
+
+
+def incident_list_alerts(*, organization: Organization, filters: Mapping[str, str]) -> QuerySet[Incident]:
+    return with_history(_filtered(AlertsIncidentFilter, organization, filters).order_by("-created_at", "-id"))
+
+
+def incident_list_aisre(*, organization: Organization, filters: Mapping[str, str]) -> QuerySet[Incident]:
+    return _filtered(AisreIncidentFilter, organization, filters).order_by("-created_at", "-id")
+
+
+def incident_open_count(*, organization: Organization) -> int:
+    return Incident.objects.for_org(organization).filter(status__in=ACTIVE_STATUSES).count()
+
+
+def incident_get(*, organization: Organization, incident_id: str, history: bool = False) -> Incident:
+    incidents = Incident.objects.for_org(organization)
+    if history:
+        incidents = with_history(incidents)
+    incident = incidents.filter(pk=incident_id).first()
+    if incident is None:
+        raise NotFound(f"Incident {incident_id} not found.")
+    return incident
+
+
+def status_history(incident: Incident) -> list[dict]:
+    """[(status, changedBy, changedAt)] from the timeline: the creation, then every status change."""
+    events = getattr(incident, "status_events", None)
+    if events is None:
+        events = incident.events.filter(event_type__in=STATUS_EVENT_TYPES).order_by("created_at", "id")
+    history = []
+    for event in events:
+        if event.event_type == IncidentEventType.INCIDENT_CREATED:
+            history.append({"status": "open", "changedBy": "system", "changedAt": event.created_at})
+        else:
+            history.append(
+                {"status": event.payload.get("to"), "changedBy": event.actor, "changedAt": event.created_at}
+            )
+    return history
+
+
+def incident_timeline(*, incident: Incident) -> QuerySet[IncidentEvent]:
+    return (
+        IncidentEvent.objects.for_org_id(incident.organization_id)
+        .filter(incident=incident)
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class IncidentMetrics:
+    time_to_first_response_minutes: float | None
+    resolution_time_minutes: float | None
+    actions_taken: int
+    first_response_at: datetime | None
+
+
+def _minutes(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else round((end - start).total_seconds() / 60, 2)
+
+
+def incident_metrics(*, incident: Incident) -> IncidentMetrics:
+    """First response is the first human step: a status change away from open by a person, or a note."""
+    human = (
+        incident.events.filter(
+            event_type__in=[IncidentEventType.STATUS_CHANGED, IncidentEventType.NOTE_ADDED]
+        )
+        .exclude(actor__startswith="system")
+        .order_by("created_at")
+        .first()
+    )
+    first_response_at = human.created_at if human else None
+    return IncidentMetrics(
+        time_to_first_response_minutes=_minutes(incident.created_at, first_response_at),
+        resolution_time_minutes=_minutes(incident.created_at, incident.resolved_at),
+        actions_taken=0,  # remediation actions arrive with the remediation issue
+        first_response_at=first_response_at,
+    )
+
+
+def incident_children(*, incident: Incident) -> QuerySet[Incident]:
+    return (
+        Incident.objects.for_org_id(incident.organization_id).filter(parent=incident).order_by("created_at")
+    )

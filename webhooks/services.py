@@ -1,0 +1,302 @@
+"""Writes for ingestion: store every request first, then normalize, dedup and group; dead-letter failures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from analyses.services import incident_record_alert
+from statux.audit import Actor, audit_record
+from statux.errors import StatuxError
+from statux.metrics import ALERTS_INGESTED
+from statux.models import Organization, hash_secret
+from statux.registry import UnknownIntegration
+from usage.services import usage_record_events
+from webhooks.models import InboundEvent, InboundStatus, WebhookConfig
+from webhooks.normalizers.base import InvalidPayload, normalizers
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidJson(InvalidPayload):
+    code = "invalid_json"
+
+
+class UnknownSource(InvalidPayload):
+    code = "unknown_source"
+
+
+class SignatureRejected(StatuxError):
+    status, code = 401, "invalid_signature"
+
+
+def _reject_constant(name: str) -> None:
+    raise InvalidJson(f"{name} is not valid JSON.")
+
+
+def parse_json_body(text: str) -> Any:
+    """Decode a stored request body; anything that is not JSON is InvalidPayload, never a crash."""
+    if not text.strip():
+        raise InvalidJson("The body is empty; send a JSON object.")
+    # PostgreSQL text cannot hold NUL characters; an escaped \u0000 becomes U+FFFD instead of an error later.
+    text = text.replace("\\u0000", "\\ufffd")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(
+            f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from None
+    except RecursionError:
+        raise InvalidJson("The JSON is nested too deeply.") from None
+
+
+def storable_text(body: bytes) -> str:
+    # Text columns hold neither undecodable bytes nor NUL characters; both become U+FFFD.
+    return body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def inbound_event_store(
+    *,
+    organization: Organization,
+    channel: str,
+    source: str,
+    body: bytes,
+    webhook_config: WebhookConfig | None = None,
+) -> InboundEvent:
+    """Persist the raw request before anything can fail; committed on its own."""
+    return InboundEvent.objects.create(
+        organization=organization,
+        channel=channel,
+        source=source[:64],
+        body=storable_text(body),
+        webhook_config=webhook_config,
+    )
+
+
+def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
+    """Normalize the stored event and record its alerts. Safe to run twice: a processed event is skipped.
+
+    Raises InvalidPayload when the payload can never be processed; any other error is transient.
+    """
+    InboundEvent.objects.filter(pk=event_id, status=InboundStatus.PENDING).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        event = InboundEvent.objects.select_for_update().select_related("organization").get(pk=event_id)
+        if event.status != InboundStatus.PENDING:
+            return event.result
+        try:
+            normalizer = normalizers.get(event.source)
+        except UnknownIntegration:
+            raise UnknownSource(
+                f"Unknown X-Source '{event.source}'; known: {', '.join(normalizers.names()) or 'none'}."
+            ) from None
+        alerts = normalizer().normalize(parse_json_body(event.body))
+        if not alerts:
+            raise InvalidPayload("The payload holds no alerts.")
+        outcomes = [incident_record_alert(organization=event.organization, alert=alert) for alert in alerts]
+        event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
+        event.result = {"alerts": [outcome.as_dict() for outcome in outcomes]}
+        event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
+        usage_record_events(organization=event.organization, count=len(alerts))
+    ALERTS_INGESTED.labels(event.source, "processed").inc(len(alerts))
+    return event.result
+
+
+def inbound_event_receive(
+    *,
+    organization: Organization,
+    channel: str,
+    source: str,
+    body: bytes,
+    webhook_config: WebhookConfig | None = None,
+) -> tuple[InboundEvent, dict[str, Any] | None]:
+    """Store, then process inline. Returns (event, result); result is None when processing was queued.
+
+    A payload that can never be processed is dead-lettered and InvalidPayload re-raised for the caller
+    to answer; any other failure leaves the stored event to the retrying task, so nothing accepted is lost.
+    """
+    from webhooks.tasks import inbound_event_process_task  # tasks import this module
+
+    event = inbound_event_store(
+        organization=organization, channel=channel, source=source, body=body, webhook_config=webhook_config
+    )
+    try:
+        return event, inbound_event_process(event_id=event.pk)
+    except InvalidPayload as exc:
+        inbound_event_dead_letter(event_id=event.pk, reason=str(exc))
+        raise
+    except Exception:  # stored already: the task retries with backoff, then dead-letters
+        logger.exception("Inbound event %s failed inline; queued for retry", event.pk)
+        inbound_event_process_task.apply_async(args=[str(event.pk)], countdown=1)
+        return event, None
+
+
+def inbound_event_dead_letter(*, event_id: Any, reason: str) -> InboundEvent | None:
+    """Park an event that cannot be processed, keeping its body for inspection and replay."""
+    updated = InboundEvent.objects.filter(pk=event_id, status=InboundStatus.PENDING).update(
+        status=InboundStatus.DEAD,
+        error=reason[:5000],
+        dead_lettered_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    event = InboundEvent.objects.filter(pk=event_id).first()
+    if updated and event is not None:
+        ALERTS_INGESTED.labels(event.source, "dead_lettered").inc()
+    return event
+
+
+@transaction.atomic
+def inbound_event_replay(*, event: InboundEvent, actor: Actor) -> InboundEvent:
+    """Put a dead-lettered event back in line; the caller then processes it (task or inline)."""
+    updated = InboundEvent.objects.filter(pk=event.pk, status=InboundStatus.DEAD).update(
+        status=InboundStatus.PENDING, error="", dead_lettered_at=None, updated_at=timezone.now()
+    )
+    if updated:
+        audit_record(
+            actor=actor,
+            action="inbound_event.replayed",
+            organization=event.organization,
+            target=event,
+            metadata={"source": event.source},
+        )
+    event.refresh_from_db()
+    return event
+
+
+# --- Webhook configs (Statux ingest keys) ---------------------------------------------------------------
+
+INGEST_KEY_PREFIX = "ins_"
+
+
+def _new_ingest_key() -> str:
+    return f"{INGEST_KEY_PREFIX}{secrets.token_urlsafe(32)}"
+
+
+def _check_normalizer(name: str) -> None:
+    if name not in normalizers.names():
+        known = ", ".join(normalizers.names()) or "none"
+        raise StatuxError(f"Unknown normalizer '{name}'; known: {known}.", fields={"normalizer": ["unknown"]})
+
+
+@transaction.atomic
+def webhook_config_create(
+    *,
+    organization: Organization,
+    name: str,
+    source_product: str,
+    normalizer: str = "webhook",
+    secret: str = "",
+    enabled: bool = True,
+    actor: Actor,
+) -> tuple[WebhookConfig, str]:
+    """Return the config and its full `ins_…` key, which is stored only hashed and shown once."""
+    _check_normalizer(normalizer)
+    raw = _new_ingest_key()
+    config = WebhookConfig.objects.create(
+        organization=organization,
+        name=name,
+        source_product=source_product,
+        normalizer=normalizer,
+        key_prefix=raw[:12],
+        key_hash=hash_secret(raw),
+        secret=secret,
+        enabled=enabled,
+        created_by=actor.user,
+    )
+    audit_record(
+        actor=actor,
+        action="webhook_config.created",
+        organization=organization,
+        target=config,
+        metadata={"normalizer": normalizer, "signed": bool(secret)},
+    )
+    return config, raw
+
+
+@transaction.atomic
+def webhook_config_update(*, config: WebhookConfig, actor: Actor, **changes: Any) -> WebhookConfig:
+    if "normalizer" in changes:
+        _check_normalizer(changes["normalizer"])
+    config = WebhookConfig.objects.select_for_update().get(pk=config.pk)
+    for field, value in changes.items():
+        setattr(config, field, value)
+    if changes:
+        config.save(update_fields=[*changes, "updated_at"])
+        shown = {key: (bool(value) if key == "secret" else value) for key, value in changes.items()}
+        audit_record(
+            actor=actor,
+            action="webhook_config.updated",
+            organization=config.organization,
+            target=config,
+            metadata=shown,
+        )
+    return config
+
+
+@transaction.atomic
+def webhook_config_regenerate_key(*, config: WebhookConfig, actor: Actor) -> tuple[WebhookConfig, str]:
+    """A new key works at once and the old one stops at once."""
+    config = WebhookConfig.objects.select_for_update().get(pk=config.pk)
+    raw = _new_ingest_key()
+    config.key_prefix, config.key_hash = raw[:12], hash_secret(raw)
+    config.save(update_fields=["key_prefix", "key_hash", "updated_at"])
+    audit_record(
+        actor=actor, action="webhook_config.key_regenerated", organization=config.organization, target=config
+    )
+    return config, raw
+
+
+@transaction.atomic
+def webhook_config_delete(*, config: WebhookConfig, actor: Actor) -> None:
+    audit_record(
+        actor=actor,
+        action="webhook_config.deleted",
+        organization=config.organization,
+        target=config,
+        metadata={"name": config.name},
+    )
+    config.delete()
+
+
+def webhook_config_verify_signature(
+    *, config: WebhookConfig, body: bytes, signature: str, timestamp: str = ""
+) -> None:
+    """HMAC-SHA256 of the raw body (hex, optional `sha256=` prefix). With `x-webhook-timestamp`, the signed
+    string is "<timestamp>.<body>" and a timestamp older than the tolerance is refused, so a captured
+    request cannot be replayed later."""
+    if not config.secret:
+        return
+    if not signature:
+        raise SignatureRejected("This webhook requires an x-webhook-signature header.")
+    received = signature.strip().removeprefix("sha256=").lower()
+    message = body
+    if timestamp:
+        try:
+            sent_at = int(timestamp)
+        except ValueError:
+            raise SignatureRejected("x-webhook-timestamp must be Unix seconds.") from None
+        if abs(time.time() - sent_at) > settings.WEBHOOK_SIGNATURE_TOLERANCE_SECONDS:
+            raise SignatureRejected(
+                "x-webhook-timestamp is too old or too far in the future; replay refused."
+            )
+        message = f"{sent_at}.".encode() + body
+    expected = hmac.new(config.secret.encode(), message, hashlib.sha256).hexdigest()
+    # Constant-time compare: a plain == leaks how many leading characters matched.
+    if not hmac.compare_digest(expected, received):
+        raise SignatureRejected("x-webhook-signature does not match the request body.")
+
+
+def webhook_config_record_receipt(*, config: WebhookConfig, accepted: bool) -> None:
+    counter = "received_count" if accepted else "rejected_count"
+    WebhookConfig.objects.filter(pk=config.pk).update(
+        **{counter: F(counter) + 1}, **({"last_received_at": timezone.now()} if accepted else {})
+    )
