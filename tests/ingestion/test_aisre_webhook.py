@@ -3,7 +3,7 @@ import json
 import pytest
 
 from analyses.models import Incident, IncidentEvent
-from tests.ingestion.conftest import GENERIC_ALERT
+from tests.conftest import GENERIC_ALERT
 from webhooks.models import InboundEvent
 
 
