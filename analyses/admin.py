@@ -1,1 +1,88 @@
-# Admin registrations arrive with this app's models.
+from django.contrib import admin, messages
+
+from analyses.models import Incident, IncidentEvent, IncidentNote
+from analyses.services import incident_change_status
+from statux.audit import Actor
+from statux.errors import StatuxError
+
+
+class IncidentNoteInline(admin.TabularInline):
+    model = IncidentNote
+    extra = 0
+    fields = ("author", "content", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "title",
+        "organization",
+        "severity",
+        "status",
+        "service",
+        "alert_count",
+        "created_at",
+        "last_seen_at",
+    )
+    list_filter = ("status", "severity", "source", "organization")
+    search_fields = ("id", "title", "service", "fingerprint", "external_id", "rule_id")
+    list_select_related = ("organization",)
+    readonly_fields = (
+        "id",
+        "fingerprint",
+        "alert_count",
+        "created_at",
+        "updated_at",
+        "last_seen_at",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "status",
+        "parent",
+    )
+    date_hierarchy = "created_at"
+    inlines = [IncidentNoteInline]
+    actions = ["acknowledge", "resolve", "close"]
+
+    def _move(self, request, queryset, status: str) -> None:
+        moved = 0
+        for incident in queryset:
+            try:
+                incident_change_status(incident=incident, status=status, actor=Actor(user=request.user))
+                moved += 1
+            except StatuxError as exc:
+                messages.warning(request, exc.message)
+        messages.info(request, f"{moved} incident(s) now {status}.")
+
+    @admin.action(description="Acknowledge selected incidents")
+    def acknowledge(self, request, queryset):
+        self._move(request, queryset, "acknowledged")
+
+    @admin.action(description="Resolve selected incidents")
+    def resolve(self, request, queryset):
+        self._move(request, queryset, "resolved")
+
+    @admin.action(description="Close selected incidents")
+    def close(self, request, queryset):
+        self._move(request, queryset, "closed")
+
+
+@admin.register(IncidentEvent)
+class IncidentEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "incident", "event_type", "actor")
+    list_filter = ("event_type",)
+    search_fields = ("incident__id", "actor")
+    list_select_related = ("incident",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IncidentNote)
+class IncidentNoteAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "incident", "author")
+    search_fields = ("incident__id", "author", "content")
+    list_select_related = ("incident",)

@@ -172,6 +172,20 @@ def inbound_event_replay(*, event: InboundEvent, actor: Actor) -> InboundEvent:
     return event
 
 
+def inbound_event_replay_now(*, event: InboundEvent, actor: Actor) -> InboundEvent:
+    """Replay one dead-lettered event inline; it ends processed, or dead-lettered again with the new error."""
+    event = inbound_event_replay(event=event, actor=actor)
+    try:
+        inbound_event_process(event_id=event.pk)
+    except InvalidPayload as exc:
+        inbound_event_dead_letter(event_id=event.pk, reason=str(exc))
+    except Exception as exc:  # still broken: back to the dead letter with today's reason
+        logger.exception("Replay of inbound event %s failed", event.pk)
+        inbound_event_dead_letter(event_id=event.pk, reason=f"replay failed: {exc!r}")
+    event.refresh_from_db()
+    return event
+
+
 # --- Webhook configs (Statux ingest keys) ---------------------------------------------------------------
 
 INGEST_KEY_PREFIX = "ins_"

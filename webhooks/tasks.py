@@ -31,9 +31,11 @@ def inbound_event_process_task(self: Task, event_id: str) -> None:
                 event_id=event_id, reason=f"gave up after {self.request.retries} retries: {exc!r}"
             )
             return
-        raise self.retry(
+        # Embedded mode runs tasks eagerly, where apply() replays a returned Retry inline; a worker raises it.
+        return self.retry(
             exc=exc,
             countdown=get_exponential_backoff_interval(
                 factor=2, retries=self.request.retries, maximum=300, full_jitter=True
             ),
-        ) from exc
+            throw=not self.request.is_eager,
+        )
