@@ -7,10 +7,13 @@ another one, and ids of objects that belong to that other organization.
 import pytest
 from rest_framework.test import APIClient
 
+from analyses.services import incident_record_alert
 from statux.audit import Actor
 from statux.services import api_key_create
 from statux.tenancy import Access
 from tests.factories import MembershipFactory
+from webhooks.normalizers.base import NormalizedAlert
+from webhooks.services import webhook_config_create
 
 OBJECT_ENDPOINTS = [
     ("delete", "/api/v1/apikeys/{key}"),
@@ -19,6 +22,19 @@ OBJECT_ENDPOINTS = [
     ("get", "/api/v1/organizations/{foreign_org}/users"),
     ("post", "/api/v1/organizations/{foreign_org}/users/invite"),
     ("patch", "/api/v1/organizations/{foreign_org}/users/{user}"),
+    ("get", "/api/alerts/incidents/{inc}"),
+    ("patch", "/api/alerts/incidents/{inc}"),
+    ("post", "/api/alerts/incidents/{inc}/notes"),
+    ("get", "/incidents/{inc}"),
+    ("get", "/incidents/{inc}/timeline"),
+    ("get", "/incidents/{inc}/group"),
+    ("get", "/incidents/{inc}/metrics"),
+    ("get", "/incidents/{inc}/actions"),
+    ("get", "/api/v1/organizations/{org}/webhook-configs/{cfg}"),
+    ("patch", "/api/v1/organizations/{org}/webhook-configs/{cfg}"),
+    ("delete", "/api/v1/organizations/{org}/webhook-configs/{cfg}"),
+    ("post", "/api/v1/organizations/{org}/webhook-configs/{cfg}/regenerate-key"),
+    ("get", "/api/v1/organizations/{foreign_org}/webhook-configs"),
 ]
 
 
@@ -28,7 +44,18 @@ def foreign(other_org, other_admin):
     key, _ = api_key_create(
         organization=other_org, name="theirs", scope="admin", access=access, actor=Actor(system="test")
     )
-    return {"foreign_org": other_org.slug, "key": key.key_id, "user": other_admin.pk}
+    alert = NormalizedAlert(source="webhook", title="theirs", fingerprint="theirs")
+    incident = incident_record_alert(organization=other_org, alert=alert).incident
+    config, _ = webhook_config_create(
+        organization=other_org, name="theirs", source_product="alerting", actor=Actor(system="test")
+    )
+    return {
+        "foreign_org": other_org.slug,
+        "key": key.key_id,
+        "user": other_admin.pk,
+        "inc": incident.pk,
+        "cfg": config.pk,
+    }
 
 
 @pytest.fixture
@@ -42,29 +69,35 @@ def own_admin_key(org, owner):
     return client
 
 
-BODIES = {"patch": {"role": "viewer"}, "post": {"email": "x@example.com", "role": "viewer"}}
+BODY = {"role": "viewer", "email": "x@example.com", "status": "acknowledged", "name": "x", "content": "x"}
 
 
 @pytest.mark.parametrize(("method", "path"), OBJECT_ENDPOINTS)
 def test_another_organizations_object_answers_404_by_jwt(method, path, org, foreign, owner_client):
-    response = getattr(owner_client, method)(path.format(org=org.slug, **foreign), BODIES.get(method, {}))
+    response = getattr(owner_client, method)(path.format(org=org.slug, **foreign), BODY)
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 @pytest.mark.parametrize(("method", "path"), OBJECT_ENDPOINTS)
 def test_another_organizations_object_answers_404_by_api_key(method, path, org, foreign, own_admin_key):
-    response = getattr(own_admin_key, method)(path.format(org=org.slug, **foreign), BODIES.get(method, {}))
+    response = getattr(own_admin_key, method)(path.format(org=org.slug, **foreign), BODY)
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 def test_foreign_objects_are_untouched_after_the_attempts(org, foreign, owner_client, other_org):
+    from analyses.models import Incident
     from statux.models import ApiKey, Membership
+    from webhooks.models import WebhookConfig
 
     owner_client.delete(f"/api/v1/apikeys/{foreign['key']}")
     owner_client.delete(f"/api/v1/organizations/{org.slug}/users/{foreign['user']}")
+    owner_client.patch(f"/api/alerts/incidents/{foreign['inc']}", {"status": "closed"})
+    owner_client.delete(f"/api/v1/organizations/{org.slug}/webhook-configs/{foreign['cfg']}")
 
+    assert Incident.objects.get(pk=foreign["inc"]).status == "open"
+    assert WebhookConfig.objects.filter(pk=foreign["cfg"]).exists()
     assert ApiKey.objects.get(key_id=foreign["key"]).revoked_at is None
     assert Membership.objects.filter(organization=other_org, user_id=foreign["user"]).exists()
 
