@@ -141,3 +141,66 @@ class IncidentNote(TenantModel):
 
     def __str__(self) -> str:
         return f"Note on {self.incident_id} by {self.author}"
+
+
+def new_anomaly_id() -> str:
+    return new_public_id("anom")
+
+
+class Anomaly(TenantModel):
+    """An alert rate that stands out from the service's own trailing baseline (AIops)."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_anomaly_id, editable=False)
+    service_id = models.CharField(max_length=200, blank=True, default="")
+    metric_name = models.CharField(max_length=300)
+    anomaly_score = models.FloatField()
+    z_score = models.FloatField()
+    detected_at = models.DateTimeField(default=timezone.now)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="anomalies"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-detected_at"], name="anomaly_org_detected"),
+            models.Index(fields=["organization", "service_id", "-detected_at"], name="anomaly_org_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.service_id} {self.metric_name}"
+
+    @property
+    def rca_triggered(self) -> bool:
+        return self.incident_id is not None
+
+    @property
+    def resolved(self) -> bool:
+        return self.incident is not None and self.incident.status in ("resolved", "closed")
+
+
+def new_knowledge_base_id() -> str:
+    return new_public_id("kb")
+
+
+class KnowledgeBaseEntry(TenantModel):
+    """A human-written resolution: the incident memory that similarity search and diagnosis read."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_knowledge_base_id, editable=False)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="resolutions"
+    )
+    incident_ref = models.CharField(
+        max_length=100, blank=True, default=""
+    )  # the id as sent (inc-… or anom-…)
+    service_id = models.CharField(max_length=200, blank=True, default="")
+    resolution = models.TextField()
+    resolved_by = models.CharField(max_length=200, blank=True, default="")
+    time_to_recovery_minutes = models.FloatField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "knowledge base entries"
+        indexes = [models.Index(fields=["organization", "service_id", "-created_at"], name="kb_org_service")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.service_id}"

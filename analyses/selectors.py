@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet
 from rest_framework.exceptions import ValidationError
 
 from analyses.models import (
@@ -147,4 +147,37 @@ def incident_metrics(*, incident: Incident) -> IncidentMetrics:
 def incident_children(*, incident: Incident) -> QuerySet[Incident]:
     return (
         Incident.objects.for_org_id(incident.organization_id).filter(parent=incident).order_by("created_at")
+    )
+
+
+def incident_list_noisy(*, organization: Organization, max_minutes: float) -> QuerySet[Incident]:
+    """Resolved within `max_minutes` of opening, with no human status change or note on the way."""
+    human_steps = IncidentEvent.objects.filter(
+        incident=OuterRef("pk"),
+        event_type__in=[IncidentEventType.STATUS_CHANGED, IncidentEventType.NOTE_ADDED],
+    ).exclude(actor__startswith="system")
+    duration = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
+    return (
+        Incident.objects.for_org(organization)
+        .filter(status__in=["resolved", "closed"], resolved_at__isnull=False)
+        .annotate(duration=duration)
+        .filter(duration__lte=timedelta(minutes=max_minutes))
+        .exclude(Exists(human_steps))
+        .order_by("-resolved_at")
+    )
+
+
+ACTIVITY_EVENT_TYPES = [
+    IncidentEventType.STATUS_CHANGED,
+    IncidentEventType.NOTE_ADDED,
+    "resolution_recorded",
+    IncidentEventType.EXTERNAL_UPDATE,
+]
+
+
+def activity_list(*, organization: Organization) -> QuerySet[IncidentEvent]:
+    return (
+        IncidentEvent.objects.for_org(organization)
+        .filter(event_type__in=ACTIVITY_EVENT_TYPES)
+        .order_by("-created_at", "-id")
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +11,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analyses.models import ACTIVE_STATUSES, Incident, IncidentEvent, IncidentEventType, IncidentNote
+from analyses.models import (
+    ACTIVE_STATUSES,
+    Anomaly,
+    Incident,
+    IncidentEvent,
+    IncidentEventType,
+    IncidentNote,
+    KnowledgeBaseEntry,
+)
 from statux.audit import Actor, audit_record
 from statux.errors import InvalidTransition
 from statux.models import Organization
@@ -268,3 +276,95 @@ def incident_add_note(*, incident: Incident, content: str, actor: Actor) -> Inci
         actor=actor, action="incident.note_added", organization=incident.organization, target=incident
     )
     return note
+
+
+# --- Anomalies (AIops) ---------------------------------------------------------------------------------
+
+BASELINE_HOURS = 24
+ALERT_EVENT_TYPES = [IncidentEventType.ALERT_RECEIVED, IncidentEventType.DEDUPLICATED]
+
+
+def service_alert_rate_z_score(*, organization: Organization, service: str, now: datetime) -> float:
+    """z-score of the last hour's alert count for `service` against its previous 24 hourly counts."""
+    hour = timedelta(hours=1)
+    events = IncidentEvent.objects.for_org(organization).filter(
+        incident__service=service,
+        event_type__in=ALERT_EVENT_TYPES,
+        created_at__gte=now - hour * (BASELINE_HOURS + 1),
+    )
+    times = list(events.values_list("created_at", flat=True))
+    current = sum(1 for moment in times if moment > now - hour)
+    baseline = [0] * BASELINE_HOURS
+    for moment in times:
+        age_hours = int((now - moment) / hour)
+        if 1 <= age_hours <= BASELINE_HOURS:
+            baseline[age_hours - 1] += 1
+    mean = sum(baseline) / BASELINE_HOURS
+    deviation = (sum((count - mean) ** 2 for count in baseline) / BASELINE_HOURS) ** 0.5
+    return round(
+        (current - mean) / max(deviation, 1.0), 2
+    )  # a floor of 1 keeps a quiet service from exploding
+
+
+def anomaly_score_from_z(z_score: float) -> float:
+    """Map z onto 0..1: 0 at or below the baseline, 0.5 at z=2, approaching 1 as z grows."""
+    return round(max(z_score, 0.0) / (max(z_score, 0.0) + 2.0), 2)
+
+
+def anomaly_record(*, organization: Organization, incident: Incident, metric_name: str) -> Anomaly:
+    now = timezone.now()
+    z_score = service_alert_rate_z_score(organization=organization, service=incident.service, now=now)
+    return Anomaly.objects.create(
+        organization=organization,
+        service_id=incident.service,
+        metric_name=metric_name[:300] or "alert_rate",
+        anomaly_score=anomaly_score_from_z(z_score),
+        z_score=z_score,
+        detected_at=now,
+        incident=incident,
+    )
+
+
+@transaction.atomic
+def knowledge_base_entry_create(
+    *,
+    organization: Organization,
+    incident_ref: str,
+    service_id: str,
+    resolution: str,
+    resolved_by: str,
+    time_to_recovery_minutes: float | None,
+    tags: list[str],
+    actor: Actor,
+) -> KnowledgeBaseEntry:
+    incident = Incident.objects.for_org(organization).filter(pk=incident_ref).first()
+    if incident is None and incident_ref:
+        anomaly = (
+            Anomaly.objects.for_org(organization).filter(pk=incident_ref).select_related("incident").first()
+        )
+        incident = anomaly.incident if anomaly else None
+    entry = KnowledgeBaseEntry.objects.create(
+        organization=organization,
+        incident=incident,
+        incident_ref=incident_ref,
+        resolution=resolution,
+        service_id=service_id or (incident.service if incident else ""),
+        resolved_by=resolved_by,
+        time_to_recovery_minutes=time_to_recovery_minutes,
+        tags=tags,
+    )
+    if incident is not None:
+        timeline_record(
+            incident=incident,
+            event_type="resolution_recorded",
+            actor=actor.label,
+            payload={"knowledge_base_id": entry.pk, "resolved_by": resolved_by},
+        )
+    audit_record(
+        actor=actor,
+        action="knowledge_base.entry_created",
+        organization=organization,
+        target=entry,
+        metadata={"incident": incident_ref},
+    )
+    return entry

@@ -1,4 +1,4 @@
-from analyses.api import aisre, alerts
+from analyses.api import aiops, aisre, alerts
 from statux.api.base import both_slashes
 
 urlpatterns = [
@@ -14,6 +14,16 @@ urlpatterns = [
         "alerts-incident-notes",
     ),
     *both_slashes("incidents", aisre.AisreIncidentListApi.as_view(), "aisre-incident-list"),
+    *both_slashes("incidents/noisy", aisre.AisreNoisyIncidentsApi.as_view(), "aisre-incident-noisy"),
+    *both_slashes("activity", aisre.AisreActivityApi.as_view(), "aisre-activity"),
+    *both_slashes(
+        "incidents/<str:incident_id>/deploy-correlation",
+        aisre.AisreIncidentDeployCorrelationApi.as_view(),
+        "aisre-incident-deploy-correlation",
+    ),
+    *both_slashes(
+        "api/v1/resolutions/webhook", aiops.AiopsResolutionWebhookApi.as_view(), "aiops-resolution-webhook"
+    ),
     *both_slashes(
         "incidents/<str:incident_id>", aisre.AisreIncidentDetailApi.as_view(), "aisre-incident-detail"
     ),

@@ -83,8 +83,7 @@ def resolve_organization(request: Any, org_ref: str | None = None) -> Access:
             raise NotFound(f"Organization '{explicit}' not found.")
         return Access(organization, key.scope, SCOPE_LEVELS[key.scope], key.permissions)
     user = request.user
-    anonymous = not (user and user.is_authenticated)
-    if isinstance(key, StaticKey) or (anonymous and getattr(request, "dev_mode", False)):
+    if isinstance(key, StaticKey):
         from statux.services import organization_default
 
         organization = organization_default()

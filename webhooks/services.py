@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -15,15 +16,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analyses.services import incident_record_alert
+from analyses.models import Incident
+from analyses.services import anomaly_record, incident_change_status, incident_record_alert, timeline_record
 from statux.audit import Actor, audit_record
-from statux.errors import StatuxError
+from statux.errors import InvalidTransition, StatuxError
 from statux.metrics import ALERTS_INGESTED
 from statux.models import Organization, hash_secret
 from statux.registry import UnknownIntegration
 from usage.services import usage_record_events
-from webhooks.models import InboundEvent, InboundStatus, WebhookConfig
-from webhooks.normalizers.base import InvalidPayload, normalizers
+from webhooks.models import DeployEvent, InboundChannel, InboundEvent, InboundStatus, WebhookConfig
+from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, normalizers, require_dict
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ class InvalidJson(InvalidPayload):
 
 class UnknownSource(InvalidPayload):
     code = "unknown_source"
+
+
+class UnsupportedEvent(InvalidPayload):
+    code = "unsupported_event"
 
 
 class SignatureRejected(StatuxError):
@@ -84,7 +90,7 @@ def inbound_event_store(
 
 
 def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
-    """Normalize the stored event and record its alerts. Safe to run twice: a processed event is skipped.
+    """Process the stored event by its channel. Safe to run twice: a processed event is skipped.
 
     Raises InvalidPayload when the payload can never be processed; any other error is transient.
     """
@@ -93,22 +99,137 @@ def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
         event = InboundEvent.objects.select_for_update().select_related("organization").get(pk=event_id)
         if event.status != InboundStatus.PENDING:
             return event.result
-        try:
-            normalizer = normalizers.get(event.source)
-        except UnknownIntegration:
-            raise UnknownSource(
-                f"Unknown X-Source '{event.source}'; known: {', '.join(normalizers.names()) or 'none'}."
-            ) from None
-        alerts = normalizer().normalize(parse_json_body(event.body))
-        if not alerts:
-            raise InvalidPayload("The payload holds no alerts.")
-        outcomes = [incident_record_alert(organization=event.organization, alert=alert) for alert in alerts]
+        handler = CHANNEL_HANDLERS.get(event.channel, _record_alerts)
+        result, alert_count = handler(event)
         event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
-        event.result = {"alerts": [outcome.as_dict() for outcome in outcomes]}
+        event.result = result
         event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
-        usage_record_events(organization=event.organization, count=len(alerts))
-    ALERTS_INGESTED.labels(event.source, "processed").inc(len(alerts))
+        usage_record_events(organization=event.organization, count=alert_count)
+    ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count)
     return event.result
+
+
+def _normalize(event: InboundEvent) -> list[NormalizedAlert]:
+    try:
+        normalizer = normalizers.get(event.source)
+    except UnknownIntegration:
+        known = ", ".join(normalizers.names()) or "none"
+        raise UnknownSource(f"Unknown X-Source '{event.source}'; known: {known}.") from None
+    alerts = normalizer().normalize(parse_json_body(event.body))
+    if not alerts:
+        raise InvalidPayload("The payload holds no alerts.")
+    return alerts
+
+
+def _record_alerts(event: InboundEvent) -> tuple[dict[str, Any], int]:
+    alerts = _normalize(event)
+    outcomes = [incident_record_alert(organization=event.organization, alert=alert) for alert in alerts]
+    return {"alerts": [outcome.as_dict() for outcome in outcomes]}, len(alerts)
+
+
+def _record_alerts_and_anomalies(event: InboundEvent) -> tuple[dict[str, Any], int]:
+    """AIops Alertmanager webhook: incidents as usual, plus an anomaly for each firing alert."""
+    alerts = _normalize(event)
+    results = []
+    for alert in alerts:
+        outcome = incident_record_alert(organization=event.organization, alert=alert)
+        item = outcome.as_dict()
+        if alert.status == "firing" and outcome.incident is not None:
+            metric = alert.metric or alert.labels.get("alertname", "") or alert.title
+            item["anomaly_id"] = anomaly_record(
+                organization=event.organization, incident=outcome.incident, metric_name=metric
+            ).pk
+        results.append(item)
+    return {"alerts": results}, len(alerts)
+
+
+PAGERDUTY_EVENT_TYPES = {
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.unacknowledged",
+    "incident.resolved",
+    "incident.reopened",
+    "incident.reassigned",
+    "incident.escalated",
+    "incident.delegated",
+    "incident.priority_updated",
+    "incident.annotated",
+    "incident.responder.added",
+    "incident.responder.replied",
+    "incident.status_update_published",
+    "incident.custom_field_values.updated",
+    "incident.service_updated",
+    "incident.incident_type.changed",
+    "incident.conference_bridge.updated",
+    "incident.workflow.started",
+    "incident.workflow.completed",
+}
+
+
+def _pagerduty_sync(event: InboundEvent) -> tuple[dict[str, Any], int]:
+    """PagerDuty v3 webhook: create or update the linked local incident (bidirectional sync, inbound half)."""
+    payload = require_dict(parse_json_body(event.body))
+    pd_event = require_dict(payload.get("event"), "'event'")
+    event_type = pd_event.get("event_type")
+    if event_type not in PAGERDUTY_EVENT_TYPES:
+        raise UnsupportedEvent(
+            f"Unsupported PagerDuty event type {event_type!r}; "
+            f"supported: {', '.join(sorted(PAGERDUTY_EVENT_TYPES))}."
+        )
+    (alert,) = _normalize(event)[:1]
+    organization = event.organization
+    firing = dataclasses.replace(alert, status="firing")
+    incident = (
+        Incident.objects.for_org(organization)
+        .filter(fingerprint=alert.fingerprint)
+        .order_by("-created_at")
+        .first()
+    )
+    actor = Actor(system="pagerduty")
+    if incident is None or event_type == "incident.triggered":
+        outcome = incident_record_alert(organization=organization, alert=firing)
+        incident, action = outcome.incident, "created" if outcome.created else "updated"
+    else:
+        action = "updated"
+    moves = {
+        "incident.acknowledged": ("acknowledged", "acknowledged"),
+        "incident.resolved": ("resolved", "resolved"),
+        "incident.unacknowledged": ("open", "reopened"),
+        "incident.reopened": ("open", "reopened"),
+    }
+    if event_type in moves:
+        target, verb = moves[event_type]
+        try:
+            incident = incident_change_status(incident=incident, status=target, actor=actor)
+            action = verb
+        except InvalidTransition as exc:
+            action = "ignored"
+            timeline_record(
+                incident=incident,
+                event_type="external_update",
+                actor="pagerduty",
+                payload={"event_type": event_type, "ignored": exc.message},
+            )
+    elif event_type != "incident.triggered":
+        timeline_record(
+            incident=incident,
+            event_type="external_update",
+            actor="pagerduty",
+            payload={"event_type": event_type, "pd_incident_id": alert.external_id},
+        )
+    result = {
+        "event_type": event_type,
+        "pd_incident_id": alert.external_id,
+        "local_incident_id": incident.pk,
+        "action_taken": action,
+    }
+    return result, 1
+
+
+CHANNEL_HANDLERS = {
+    InboundChannel.AIOPS_ALERTS: _record_alerts_and_anomalies,
+    InboundChannel.PAGERDUTY: _pagerduty_sync,
+}
 
 
 def inbound_event_receive(
@@ -314,3 +435,39 @@ def webhook_config_record_receipt(*, config: WebhookConfig, accepted: bool) -> N
     WebhookConfig.objects.filter(pk=config.pk).update(
         **{counter: F(counter) + 1}, **({"last_received_at": timezone.now()} if accepted else {})
     )
+
+
+# --- Deploy events -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deploy_event_record(
+    *,
+    organization: Organization,
+    service: str,
+    namespace: str = "",
+    environment: str = "",
+    image: str = "",
+    actor_name: str = "",
+    commit_sha: str = "",
+    deployed_at: Any = None,
+    actor: Actor,
+) -> DeployEvent:
+    deploy = DeployEvent.objects.create(
+        organization=organization,
+        service=service,
+        namespace=namespace,
+        environment=environment,
+        image=image,
+        actor=actor_name,
+        commit_sha=commit_sha,
+        deployed_at=deployed_at or timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="deploy.recorded",
+        organization=organization,
+        target=deploy,
+        metadata={"service": service, "image": image},
+    )
+    return deploy

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from analyses import selectors
 from analyses.models import IncidentStatus
 from statux.api.base import AisreApi
+from webhooks.selectors import deploy_correlation
 
 
 class AisreIncidentOut(serializers.Serializer):
@@ -200,3 +201,126 @@ class AisreIncidentActionsApi(AisreApi):
     def get(self, request: Request, incident_id: str) -> Response:
         incident = selectors.incident_get(organization=request.organization, incident_id=incident_id)
         return Response(AisreActionListOut({"incident_id": incident.pk, "actions": [], "count": 0}).data)
+
+
+class AisreCorrelatedDeployOut(serializers.Serializer):
+    deploy_id = serializers.CharField(source="deploy.id")
+    service = serializers.CharField(source="deploy.service")
+    actor = serializers.CharField(source="deploy.actor")
+    image = serializers.CharField(source="deploy.image")
+    minutes_before_incident = serializers.FloatField()
+
+
+class AisreDeployCorrelationOut(serializers.Serializer):
+    incident_id = serializers.CharField()
+    has_correlation = serializers.BooleanField()
+    correlated_deploy = AisreCorrelatedDeployOut(allow_null=True)
+    lookback_minutes = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class AisreDeployCorrelationIn(serializers.Serializer):
+    lookback_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, default=30)
+
+
+class AisreIncidentDeployCorrelationApi(AisreApi):
+    """GET /incidents/{incident_id}/deploy-correlation?lookback_minutes=30"""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("lookback_minutes", int)],
+        responses=AisreDeployCorrelationOut,
+        tags=["aisre"],
+    )
+    def get(self, request: Request, incident_id: str) -> Response:
+        incoming = AisreDeployCorrelationIn(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        incident = selectors.incident_get(organization=request.organization, incident_id=incident_id)
+        found = deploy_correlation(
+            incident=incident, lookback_minutes=incoming.validated_data["lookback_minutes"]
+        )
+        body = {
+            "incident_id": incident.pk,
+            "has_correlation": found.deploy is not None,
+            "correlated_deploy": found if found.deploy is not None else None,
+            "lookback_minutes": found.lookback_minutes,
+            "message": found.message,
+        }
+        return Response(AisreDeployCorrelationOut(body).data)
+
+
+class AisreNoisyIncidentOut(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.CharField()
+    state = serializers.CharField(source="status")
+    service = serializers.CharField()
+    alert_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class AisreNoisyOut(serializers.Serializer):
+    noisy_incidents = AisreNoisyIncidentOut(many=True)
+    count = serializers.IntegerField()
+    max_duration_minutes = serializers.FloatField()
+    note = serializers.CharField()
+
+
+class AisreNoisyIn(serializers.Serializer):
+    max_duration_minutes = serializers.FloatField(min_value=0.1, max_value=1440, default=5.0)
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=20)
+
+
+class AisreNoisyIncidentsApi(AisreApi):
+    """GET /incidents/noisy: incidents that resolved quickly with nobody acting on them."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("max_duration_minutes", float), OpenApiParameter("limit", int)],
+        responses=AisreNoisyOut,
+        tags=["aisre"],
+    )
+    def get(self, request: Request) -> Response:
+        incoming = AisreNoisyIn(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        limit, minutes = incoming.validated_data["limit"], incoming.validated_data["max_duration_minutes"]
+        noisy = list(
+            selectors.incident_list_noisy(organization=request.organization, max_minutes=minutes)[:limit]
+        )
+        body = {
+            "noisy_incidents": noisy,
+            "count": len(noisy),
+            "max_duration_minutes": minutes,
+            "note": "These incidents resolved with no actions -- review alert thresholds.",
+        }
+        return Response(AisreNoisyOut(body).data)
+
+
+class AisreActivityItemOut(serializers.Serializer):
+    action = serializers.CharField(source="event_type")
+    incident_id = serializers.CharField()
+    actor = serializers.CharField()
+    outcome = serializers.CharField(default="success")
+    payload = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class AisreActivityOut(serializers.Serializer):
+    activity = AisreActivityItemOut(many=True)
+    count = serializers.IntegerField()
+
+
+class AisreActivityIn(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
+class AisreActivityApi(AisreApi):
+    """GET /activity: what people and automation did lately (status changes, notes, resolutions)."""
+
+    @extend_schema(parameters=[OpenApiParameter("limit", int)], responses=AisreActivityOut, tags=["aisre"])
+    def get(self, request: Request) -> Response:
+        incoming = AisreActivityIn(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        items = list(
+            selectors.activity_list(organization=request.organization)[: incoming.validated_data["limit"]]
+        )
+        return Response(AisreActivityOut({"activity": items, "count": len(items)}).data)

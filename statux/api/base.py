@@ -94,12 +94,18 @@ class OrgScopedApi(AuthenticatedApi):
         version, scheme = self.determine_version(request, *args, **kwargs)
         request.version, request.versioning_scheme = version, scheme
         self.perform_authentication(request)
-        if not (request.user and request.user.is_authenticated) and not getattr(request, "dev_mode", False):
-            raise NotAuthenticated("Authentication credentials were not provided.")
-        request.access = resolve_organization(request, kwargs.get(self.org_url_kwarg))
+        if request.user and request.user.is_authenticated:
+            request.access = resolve_organization(request, kwargs.get(self.org_url_kwarg))
+        else:
+            request.access = self.anonymous_access(request)
         request.organization = request.access.organization
         self.check_throttles(request)
         self.check_permissions(request)
+
+
+    def anonymous_access(self, request: Request) -> Access:
+        """Who an unauthenticated caller is; nobody, except where a surface documents otherwise."""
+        raise NotAuthenticated("Authentication credentials were not provided.")
 
 
 class AisreApi(OrgScopedApi):
@@ -112,8 +118,15 @@ class AisreApi(OrgScopedApi):
         workspace = request.GET.get("workspace_id", "").strip()
         if workspace and not request.META.get("HTTP_X_WORKSPACE_ID"):
             request.META["HTTP_X_WORKSPACE_ID"] = workspace  # AI-SRE's query filter picks the tenant too
-        request.dev_mode = settings.DEBUG and not settings.AI_SRE_API_KEYS and not _any_api_key_exists()
         return super().initialize_request(request, *args, **kwargs)
+
+    def anonymous_access(self, request: Request) -> Access:
+        # Dev mode: only with DEBUG on and no key of any kind configured.
+        if settings.DEBUG and not settings.AI_SRE_API_KEYS and not _any_api_key_exists():
+            from statux.services import organization_default
+
+            return Access(organization_default(), "operator", 2, ("read", "write", "ingest"))
+        return super().anonymous_access(request)
 
 
 def _any_api_key_exists() -> bool:

@@ -16,12 +16,17 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def test_fifty_parallel_posts_of_one_alert_make_one_incident(live_server, org):
     access = Access(org, "owner", 4, ("read", "write", "manage_keys", "manage_users"))
-    _, raw = api_key_create(organization=org, name="race", scope="ingestion", access=access,
-                            actor=Actor(system="test"))
+    _, raw = api_key_create(
+        organization=org, name="race", scope="ingestion", access=access, actor=Actor(system="test")
+    )
 
     def post(_: int) -> dict:
-        response = httpx.post(f"{live_server.url}/webhook", json=GENERIC_ALERT, timeout=60,
-                              headers={"X-API-Key": raw, "X-Source": "webhook"})
+        response = httpx.post(
+            f"{live_server.url}/webhook",
+            json=GENERIC_ALERT,
+            timeout=60,
+            headers={"X-API-Key": raw, "X-Source": "webhook"},
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
