@@ -86,7 +86,7 @@ def test_the_aiops_webhook_records_an_anomaly_linked_to_the_incident(org, aiops_
 
 def test_a_burst_against_a_quiet_baseline_scores_high(org, aiops_alert):
     client = make_key_client(org, "ingestion")
-    for n in range(6):
+    for _ in range(6):
         client.post("/api/v1/alerts/webhook", aiops_alert, format="json")
 
     latest = Anomaly.objects.order_by("-detected_at").first()
