@@ -10,7 +10,7 @@ TEST_ENV = DEBUG=0 SECRET_KEY=test-only-secret-key-not-for-production SECURE_SSL
 	STATIC_MANIFEST=0 WHITENOISE_USE_FINDERS=1
 PYTEST_ARGS ?=
 
-.PHONY: install dirs run test lint format chromium worker beat bench
+.PHONY: install dirs run test test-deps lint format worker beat bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,18 @@ run: install dirs
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Browser tests drive Debian's chromium; never a downloaded browser.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+# Browser tests drive Debian's chromium (never a downloaded browser); the end-to-end test runs Debian's
+# Prometheus Alertmanager. Installed with apt when missing, so no test is skipped for want of them.
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v prometheus-alertmanager >/dev/null 2>&1 || missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages for the test suite:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
-test: install dirs chromium
+test: install dirs test-deps
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
