@@ -9,3 +9,4 @@ class AnalysesConfig(AppConfig):
 
     def ready(self) -> None:
         import_integrations("analyses.logs")
+        from analyses import metrics  # noqa: F401  registers the incident gauges

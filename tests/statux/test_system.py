@@ -47,6 +47,19 @@ def test_metrics_count_tasks_and_read_gauges_from_the_database(api_client, org, 
     assert metric_value(text, "statux_organizations ") == 2
 
 
+def test_metrics_count_ingested_alerts_and_open_incidents(api_client, post_alert):
+    from tests.conftest import GENERIC_ALERT
+
+    before = api_client.get("/metrics").content.decode()
+    post_alert(GENERIC_ALERT)
+    post_alert(GENERIC_ALERT)
+    text = api_client.get("/metrics").content.decode()
+
+    ingested = 'statux_alerts_ingested_total{outcome="processed",source="webhook"}'
+    assert metric_value(text, ingested) - metric_value(before, ingested) == 2
+    assert metric_value(text, 'statux_incidents{severity="critical",status="open"}') == 1
+
+
 def test_adapters_lists_what_the_registries_really_hold(viewer_client):
     class FakeSource(Normalizer):
         name = "zz-test-source"
