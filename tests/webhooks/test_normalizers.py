@@ -1,0 +1,329 @@
+"""Every normalizer on real provider payloads (one file per case), plus hostile and fuzzed inputs.
+
+Plain functions over JSON: no database.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, Normalizer, normalizers
+
+PAYLOADS = Path(__file__).parent / "payloads"
+SOURCES = [
+    "webhook",
+]
+FIELDS = (
+    "source", "title", "description", "severity", "status", "service", "namespace", "pod", "deployment",
+    "fingerprint", "external_id", "rule_id", "rule_name", "metric", "threshold", "actual_value",
+    "starts_at", "ends_at",
+)  # fmt: skip
+EMPTY = {
+    "description": "", "service": "", "namespace": "", "pod": "", "deployment": "", "external_id": "",
+    "rule_id": "", "rule_name": "", "metric": "", "threshold": None, "actual_value": None,
+    "starts_at": None, "ends_at": None,
+}  # fmt: skip
+
+
+def load(source: str, case: str) -> Any:
+    return json.loads((PAYLOADS / source / f"{case}.json").read_text())
+
+
+def normalize(source: str, payload: Any) -> list[NormalizedAlert]:
+    return normalizers.get(source)().normalize(payload)
+
+
+def normalize_case(source: str, case: str) -> list[NormalizedAlert]:
+    return normalize(source, load(source, case))
+
+
+def fields_of(alert: NormalizedAlert) -> dict[str, Any]:
+    return {name: getattr(alert, name) for name in FIELDS}
+
+
+def expected(**fields: Any) -> dict[str, Any]:
+    """The important fields of one alert: those given, and the empty value for the rest."""
+    return {**EMPTY, **fields}
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+# Registry
+
+
+def test_the_registry_lists_every_source():
+    names = normalizers.names()
+
+    assert set(SOURCES) <= set(names)
+    assert all(issubclass(normalizers.get(name), Normalizer) for name in SOURCES)
+    assert [normalizers.get(name).name for name in SOURCES] == SOURCES
+
+
+# Generic webhook
+
+
+def test_webhook_reads_the_documented_example():
+    [alert] = normalize_case("webhook", "aisre_example")
+
+    assert fields_of(alert) == expected(
+        source="webhook",
+        title="High CPU on payments-api",
+        description="CPU usage > 90% for 5 minutes",
+        severity="critical",
+        status="firing",
+        service="payments-api",
+        namespace="production",
+        pod="payments-api-7d8f9c6b5-x2k4m",
+        deployment="payments-api",
+        fingerprint="webhook:af70285ee3386ce11cfdc074e2d68301",
+    )
+    assert alert.labels == {"source": "prometheus"}
+
+
+def test_webhook_accepts_camel_case_fields_and_its_own_fingerprint():
+    [alert] = normalize_case("webhook", "camel_case_fields")
+
+    assert fields_of(alert) == expected(
+        source="webhook",
+        title="Checkout latency above SLO",
+        description="p95 latency of checkout is 1.9 s; the SLO is 0.8 s.",
+        severity="critical",  # none given: 1.9 is more than twice the 0.8 threshold
+        status="firing",
+        service="checkout",
+        namespace="shop",
+        fingerprint="webhook:slo-checkout-latency",
+        external_id="slo-4411",
+        rule_id="rule-77",
+        rule_name="Checkout latency SLO",
+        metric="http_request_duration_p95_seconds",
+        threshold=0.8,
+        actual_value=1.9,
+        starts_at=at(2026, 4, 13, 8, 0),
+    )
+    assert alert.labels == {"team": "payments", "env": "prod", "source": "custom-slo-checker"}
+    assert alert.annotations == {"runbook_url": "https://runbooks.example.com/checkout/latency"}
+
+
+def test_webhook_reads_an_alerts_envelope():
+    first, second = normalize_case("webhook", "alerts_envelope")
+
+    assert fields_of(first) == expected(
+        source="webhook",
+        title="Disk almost full on build-agent-3",
+        severity="warning",
+        status="firing",
+        service="ci",
+        fingerprint="webhook:ccb105e9d297cb489a7d89dbfa3fb126",
+        rule_name="Disk usage",
+        metric="disk_used_percent",
+        threshold=85.0,
+        actual_value=91.5,
+        starts_at=at(2026, 4, 13, 9, 0),
+    )
+    assert fields_of(second) == expected(
+        source="webhook",
+        title="Disk almost full on build-agent-4",
+        severity="warning",
+        status="resolved",
+        service="ci",
+        fingerprint="webhook:aba309aba109b9676db49826fff16be8",
+        starts_at=at(2026, 4, 13, 8, 30),
+        ends_at=at(2026, 4, 13, 9, 5),
+    )
+
+
+def test_webhook_reads_a_bare_list_of_alerts():
+    alerts = normalize_case("webhook", "list_of_alerts")
+
+    assert [(a.title, a.severity, a.service) for a in alerts] == [
+        ("Certificate for shop.example.com expires in 7 days", "info", "edge"),
+        ("Certificate for api.example.com expires in 2 days", "high", "edge"),
+    ]
+
+
+def test_webhook_fingerprint_ignores_what_changes_between_repeats():
+    firing = load("webhook", "aisre_example")
+    resolved = {**firing, "status": "resolved", "description": "CPU back to 40%", "severity": "info"}
+
+    [first], [second] = normalize("webhook", firing), normalize("webhook", resolved)
+
+    assert first.fingerprint == second.fingerprint == "webhook:af70285ee3386ce11cfdc074e2d68301"
+    assert (first.status, second.status) == ("firing", "resolved")
+
+
+def test_webhook_alerts_on_different_pods_have_different_fingerprints():
+    one = load("webhook", "aisre_example")
+    other = {**one, "pod": "payments-api-7d8f9c6b5-q9w8e"}
+
+    [first], [second] = normalize("webhook", one), normalize("webhook", other)
+
+    assert first.fingerprint != second.fingerprint
+
+
+WEBHOOK_HOSTILE = [
+    ("webhook", {}, "'title' is required"),
+    ("webhook", {"title": ""}, "'title' is required"),
+    ("webhook", {"title": {"en": "CPU"}}, "'title' is required"),
+    ("webhook", {"title": ["CPU"]}, "'title' is required"),
+    ("webhook", [], "'payload' is an empty list"),
+    ("webhook", [None], "'[0]' must be a JSON object"),
+    ("webhook", [{"title": "ok"}, {"title": None}], "'[1].title' is required"),
+    ("webhook", {"alerts": []}, "'alerts' is an empty list"),
+    ("webhook", {"alerts": {"title": "CPU"}}, "'alerts' must be a list"),
+    ("webhook", {"alerts": ["CPU"]}, "'alerts[0]' must be a JSON object"),
+    ("webhook", {"title": "CPU", "labels": ["team:a"]}, "'labels' must be a JSON object"),
+    ("webhook", {"title": "CPU", "annotations": "runbook"}, "'annotations' must be a JSON object"),
+]
+WEBHOOK_N_ALERTS = [
+    ("webhook", "alerts_envelope", 2),
+    ("webhook", "list_of_alerts", 2),
+]
+
+
+# Repeats and differences, across sources
+
+LIFECYCLES = []
+
+
+@pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
+def test_later_notifications_of_one_alert_share_its_fingerprint(source, first, later):
+    opened = normalize_case(source, first)[0]
+
+    updated = normalize_case(source, later)[0]
+
+    assert opened.fingerprint == updated.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("source", "case"), [(path.parent.name, path.stem) for path in sorted(PAYLOADS.glob("*/*.json"))]
+)
+def test_the_same_payload_twice_gives_the_same_fingerprints(source, case):
+    first = [alert.fingerprint for alert in normalize_case(source, case)]
+
+    second = [alert.fingerprint for alert in normalize_case(source, case)]
+
+    assert first == second
+
+
+N_ALERTS = [*WEBHOOK_N_ALERTS]
+
+
+@pytest.mark.parametrize(("source", "case", "count"), N_ALERTS)
+def test_a_post_with_n_alerts_gives_n_alerts_with_different_fingerprints(source, case, count):
+    alerts = normalize_case(source, case)
+
+    assert len(alerts) == count
+    assert len({alert.fingerprint for alert in alerts}) == count
+
+
+def test_different_alerts_from_all_payload_files_have_different_fingerprints():
+    lifecycle_pairs = {(source, case) for source, _, case in LIFECYCLES}
+    fingerprints = [
+        alert.fingerprint
+        for path in sorted(PAYLOADS.glob("*/*.json"))
+        if (path.parent.name, path.stem) not in lifecycle_pairs
+        for alert in normalize_case(path.parent.name, path.stem)
+    ]
+
+    assert len(fingerprints) == len(set(fingerprints))
+
+
+# Hostile input: the wrong shape is InvalidPayload, with a message that names the field
+
+NOT_AN_OBJECT = [None, 42, 3.5, True, "alerts", ["x"]]
+HOSTILE = [
+    *[(source, payload, "must be a JSON object") for source in SOURCES for payload in NOT_AN_OBJECT],
+    *WEBHOOK_HOSTILE,
+]
+
+
+@pytest.mark.parametrize(("source", "payload", "message"), HOSTILE)
+def test_a_payload_of_the_wrong_shape_is_refused_with_a_message_naming_the_field(source, payload, message):
+    normalizer = normalizers.get(source)()
+
+    with pytest.raises(InvalidPayload, match=re.escape(message)):
+        normalizer.normalize(copy.deepcopy(payload))
+
+
+# Fuzzing: whatever arrives, the answer is alerts or InvalidPayload, never another exception
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=30)
+    | st.sampled_from(["", "firing", "resolved", "0001-01-01T00:00:00Z", "1776092460000", "P1", "CLOSED"]),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+PAYLOAD_FILES = [
+    (path.parent.name, json.loads(path.read_text())) for path in sorted(PAYLOADS.glob("*/*.json"))
+]
+
+
+def paths_in(value: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += paths_in(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += paths_in(child, (*prefix, index))
+    return found
+
+
+def replaced(value: Any, path: tuple, new: Any) -> Any:
+    if not path:
+        return new
+    copied = copy.copy(value)
+    copied[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copied
+
+
+def normalizes_or_refuses(source: str, payload: Any) -> None:
+    try:
+        alerts = normalizers.get(source)().normalize(payload)
+    except InvalidPayload as exc:
+        assert str(exc)
+    else:
+        assert isinstance(alerts, list)
+        assert all(isinstance(alert, NormalizedAlert) and alert.fingerprint for alert in alerts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(SOURCES), payload=json_values)
+def test_any_json_value_normalizes_or_is_refused(source, payload):
+    normalizes_or_refuses(source, payload)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_real_payload_with_any_parts_replaced_normalizes_or_is_refused(data):
+    source, payload = data.draw(st.sampled_from(PAYLOAD_FILES))
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        path = data.draw(st.sampled_from(paths_in(payload)))
+        payload = replaced(payload, path, data.draw(json_values))
+
+    normalizes_or_refuses(source, payload)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_real_payload_read_by_another_normalizer_normalizes_or_is_refused(data):
+    _, payload = data.draw(st.sampled_from(PAYLOAD_FILES))
+
+    normalizes_or_refuses(data.draw(st.sampled_from(SOURCES)), payload)
