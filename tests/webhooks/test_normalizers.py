@@ -20,6 +20,7 @@ from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, Normalize
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
+    "alertmanager",
     "webhook",
 ]
 FIELDS = (
@@ -191,9 +192,139 @@ WEBHOOK_N_ALERTS = [
 ]
 
 
+# Alertmanager
+
+CRASH_LOOP_DESCRIPTION = (
+    'Pod production/payments-api-7d8f9c6b5-x2k4m (api) is in waiting state (reason: "CrashLoopBackOff").'
+)
+
+
+def test_alertmanager_turns_each_alert_of_a_group_into_one_alert():
+    crash, errors = normalize_case("alertmanager", "firing_two_alerts")
+
+    assert fields_of(crash) == expected(
+        source="alertmanager",
+        title="Pod production/payments-api-7d8f9c6b5-x2k4m is crash looping",
+        description=CRASH_LOOP_DESCRIPTION,
+        severity="critical",
+        status="firing",
+        service="payments-api",
+        namespace="production",
+        pod="payments-api-7d8f9c6b5-x2k4m",
+        deployment="payments-api",
+        fingerprint="alertmanager:5ef77f1f8a3ecfa4",
+        external_id="5ef77f1f8a3ecfa4",
+        rule_name="KubePodCrashLooping",
+        starts_at=at(2026, 4, 10, 12, 0, 0, 123000),
+    )
+    assert fields_of(errors) == expected(
+        source="alertmanager",
+        title="checkout answers 7.5% of requests with 5xx",
+        description="The 5xx ratio of checkout has been above 5% for 10 minutes.",
+        severity="warning",
+        status="firing",
+        service="checkout",
+        namespace="production",
+        fingerprint="alertmanager:b3c1d8e0f2a49c77",
+        external_id="b3c1d8e0f2a49c77",
+        rule_name="HighErrorRate",
+        metric="http_requests_errors_ratio",
+        threshold=5.0,
+        actual_value=7.5,
+        starts_at=at(2026, 4, 10, 12, 3, 30),
+    )
+
+
+def test_alertmanager_resolves_an_alert_and_keeps_its_fingerprint():
+    [alert] = normalize_case("alertmanager", "resolved")
+
+    assert fields_of(alert) == expected(
+        source="alertmanager",
+        title="Pod production/payments-api-7d8f9c6b5-x2k4m is crash looping",
+        description=CRASH_LOOP_DESCRIPTION,
+        severity="critical",
+        status="resolved",
+        service="payments-api",
+        namespace="production",
+        pod="payments-api-7d8f9c6b5-x2k4m",
+        deployment="payments-api",
+        fingerprint="alertmanager:5ef77f1f8a3ecfa4",
+        external_id="5ef77f1f8a3ecfa4",
+        rule_name="KubePodCrashLooping",
+        starts_at=at(2026, 4, 10, 12, 0, 0, 123000),
+        ends_at=at(2026, 4, 10, 12, 25),
+    )
+
+
+def test_alertmanager_reads_the_ai_sre_example():
+    [alert] = normalize_case("alertmanager", "aisre_example")
+
+    assert fields_of(alert) == expected(
+        source="alertmanager",
+        title="Pod is crash looping",
+        description="Pod has restarted 5 times in the last 10 minutes",
+        severity="warning",
+        status="firing",
+        namespace="production",
+        pod="api-server-5d4f3c2b1-xyz",
+        fingerprint="alertmanager:abc123",
+        external_id="abc123",
+        rule_name="PodCrashLooping",
+    )
+
+
+def test_alertmanager_without_a_fingerprint_hashes_the_labels():
+    [alert] = normalize_case("alertmanager", "without_fingerprint")
+
+    assert fields_of(alert) == expected(
+        source="alertmanager",
+        title="CPU usage above 85% for 5 minutes",
+        severity="critical",
+        status="firing",
+        service="payment-api",
+        fingerprint="alertmanager:34d16b639e10561f8875ec9aefd758eb",
+        rule_name="HighCPU",
+        starts_at=at(2026, 4, 10, 12, 0),
+    )
+    assert normalize_case("alertmanager", "without_fingerprint")[0].fingerprint == alert.fingerprint
+
+
+ALERTMANAGER_HOSTILE = [
+    ("alertmanager", {}, "'alerts' must be a list"),
+    ("alertmanager", {"alerts": None}, "'alerts' must be a list"),
+    ("alertmanager", {"alerts": "firing"}, "'alerts' must be a list"),
+    ("alertmanager", {"alerts": []}, "'alerts' is empty"),
+    ("alertmanager", {"alerts": [None]}, "'alerts[0]' must be a JSON object"),
+    ("alertmanager", {"alerts": [[{"labels": {}}]]}, "'alerts[0]' must be a JSON object"),
+    ("alertmanager", {"alerts": [{}]}, "'alerts[0]' has neither a fingerprint nor labels"),
+    ("alertmanager", {"alerts": [{"status": "firing", "labels": None}]}, "neither a fingerprint nor labels"),
+    (
+        "alertmanager",
+        {"alerts": [{"labels": "alertname=HighCPU"}]},
+        "'alerts[0].labels' must be a JSON object",
+    ),
+    (
+        "alertmanager",
+        {"alerts": [{"fingerprint": "a", "annotations": [1]}]},
+        "'alerts[0].annotations' must be",
+    ),
+    (
+        "alertmanager",
+        {"alerts": [{"fingerprint": "a"}], "commonLabels": "x"},
+        "'commonLabels' must be a JSON",
+    ),
+]
+ALERTMANAGER_LIFECYCLES = [
+    ("alertmanager", "firing_two_alerts", "resolved"),
+]
+ALERTMANAGER_N_ALERTS = [
+    ("alertmanager", "firing_two_alerts", 2),
+]
+
+
 # Repeats and differences, across sources
 
-LIFECYCLES = []
+LIFECYCLES = [*ALERTMANAGER_LIFECYCLES]
 
 
 @pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
@@ -216,7 +347,7 @@ def test_the_same_payload_twice_gives_the_same_fingerprints(source, case):
     assert first == second
 
 
-N_ALERTS = [*WEBHOOK_N_ALERTS]
+N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS]
 
 
 @pytest.mark.parametrize(("source", "case", "count"), N_ALERTS)
@@ -245,6 +376,7 @@ NOT_AN_OBJECT = [None, 42, 3.5, True, "alerts", ["x"]]
 HOSTILE = [
     *[(source, payload, "must be a JSON object") for source in SOURCES for payload in NOT_AN_OBJECT],
     *WEBHOOK_HOSTILE,
+    *ALERTMANAGER_HOSTILE,
 ]
 
 
