@@ -21,6 +21,7 @@ from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, Normalize
 PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
     "alertmanager",
+    "prometheus",
     "webhook",
 ]
 FIELDS = (
@@ -322,6 +323,70 @@ ALERTMANAGER_N_ALERTS = [
 ]
 
 
+# Prometheus
+
+
+def test_prometheus_reads_the_alertmanager_envelope_under_its_own_name():
+    [alert] = normalize_case("prometheus", "firing")
+
+    assert fields_of(alert) == expected(
+        source="prometheus",
+        title="Filesystem has less than 5% space left.",
+        description="Filesystem on /dev/nvme0n1p1 at node-7:9100 has only 3.92% available space left.",
+        severity="warning",
+        status="firing",
+        service="node-exporter",
+        fingerprint="prometheus:1a30ba71cca2921f",
+        external_id="1a30ba71cca2921f",
+        rule_name="NodeFilesystemAlmostOutOfSpace",
+        metric="node_filesystem_avail_bytes",
+        threshold=5.0,
+        actual_value=3.92,
+        starts_at=at(2026, 4, 11, 8, 14, 45, 828000),
+    )
+
+
+def test_prometheus_reads_its_own_alert_list_and_resolves_alerts_whose_end_has_passed():
+    down, recovered = normalize_case("prometheus", "api_v2_alerts")
+
+    assert fields_of(down) == expected(
+        source="prometheus",
+        title="orders:8080 is down",
+        description="100% of the orders targets in shop are down.",
+        severity="critical",
+        status="firing",
+        service="orders",
+        namespace="shop",
+        fingerprint="prometheus:b0562d809ed7dc9020ba2580742e1ba0",
+        rule_name="TargetDown",
+        starts_at=at(2026, 4, 11, 9, 0),
+        ends_at=at(2999, 1, 1),
+    )
+    assert fields_of(recovered) == expected(
+        source="prometheus",
+        title="carts:8080 is down",
+        description="100% of the carts targets in shop are down.",
+        severity="critical",
+        status="resolved",
+        service="carts",
+        namespace="shop",
+        fingerprint="prometheus:9bc3abab949aa7bf38c026a1e6508715",
+        rule_name="TargetDown",
+        starts_at=at(2026, 4, 11, 8, 40),
+        ends_at=at(2026, 4, 11, 8, 55),
+    )
+
+
+PROMETHEUS_HOSTILE = [
+    ("prometheus", [], "'alerts' is empty"),
+    ("prometheus", [{"labels": {"a": "b"}}, 7], "'alerts[1]' must be a JSON object"),
+    ("prometheus", {"alerts": [{"labels": []}]}, "'alerts[0].labels' must be a JSON object"),
+]
+PROMETHEUS_N_ALERTS = [
+    ("prometheus", "api_v2_alerts", 2),
+]
+
+
 # Repeats and differences, across sources
 
 LIFECYCLES = [*ALERTMANAGER_LIFECYCLES]
@@ -347,7 +412,7 @@ def test_the_same_payload_twice_gives_the_same_fingerprints(source, case):
     assert first == second
 
 
-N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS]
+N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS, *PROMETHEUS_N_ALERTS]
 
 
 @pytest.mark.parametrize(("source", "case", "count"), N_ALERTS)
@@ -377,6 +442,7 @@ HOSTILE = [
     *[(source, payload, "must be a JSON object") for source in SOURCES for payload in NOT_AN_OBJECT],
     *WEBHOOK_HOSTILE,
     *ALERTMANAGER_HOSTILE,
+    *PROMETHEUS_HOSTILE,
 ]
 
 
