@@ -21,6 +21,7 @@ from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, Normalize
 PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
     "alertmanager",
+    "grafana",
     "prometheus",
     "webhook",
 ]
@@ -387,9 +388,132 @@ PROMETHEUS_N_ALERTS = [
 ]
 
 
+# Grafana
+
+
+def test_grafana_reads_each_alert_and_takes_the_first_value_as_the_actual_value():
+    memory, cpu = normalize_case("grafana", "firing")
+
+    assert fields_of(memory) == expected(
+        source="grafana",
+        title="Memory of search-6b9f7c4d8-2xq9z above 90%",
+        description="search uses 93.5% of its memory limit.",
+        severity="high",
+        status="firing",
+        service="search",
+        namespace="production",
+        pod="search-6b9f7c4d8-2xq9z",
+        fingerprint="grafana:c6eadffa33fcdf37",
+        external_id="c6eadffa33fcdf37",
+        rule_id="f3a9c1d2-7b4e-4c1a-9d2f-0e5b6a7c8d9e",
+        rule_name="High memory usage",
+        actual_value=93.5,
+        starts_at=at(2026, 4, 12, 7, 51, 3, 157076),
+    )
+    assert fields_of(cpu) == expected(
+        source="grafana",
+        title="High CPU usage",
+        description="indexer uses 2.7 cores.",
+        severity="warning",  # none given: 2.7 is 35% over the threshold of 2
+        status="firing",
+        service="indexer",
+        namespace="production",
+        fingerprint="grafana:bc97ff14869b13e3",
+        external_id="bc97ff14869b13e3",
+        rule_id="0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+        rule_name="High CPU usage",
+        threshold=2.0,
+        actual_value=2.7,
+        starts_at=at(2026, 4, 12, 7, 56, 3, 157076),
+    )
+
+
+def test_grafana_resolves_an_alert_and_keeps_its_fingerprint():
+    [alert] = normalize_case("grafana", "resolved")
+
+    assert fields_of(alert) == expected(
+        source="grafana",
+        title="Memory of search-6b9f7c4d8-2xq9z above 90%",
+        description="search uses 61.2% of its memory limit.",
+        severity="high",
+        status="resolved",
+        service="search",
+        namespace="production",
+        pod="search-6b9f7c4d8-2xq9z",
+        fingerprint="grafana:c6eadffa33fcdf37",
+        external_id="c6eadffa33fcdf37",
+        rule_id="f3a9c1d2-7b4e-4c1a-9d2f-0e5b6a7c8d9e",
+        rule_name="High memory usage",
+        actual_value=61.2,
+        starts_at=at(2026, 4, 12, 7, 51, 3, 157076),
+        ends_at=at(2026, 4, 12, 8, 21, 3),
+    )
+
+
+def test_grafana_reads_the_value_from_value_string_when_there_are_no_values():
+    [alert] = normalize_case("grafana", "value_string_only")
+
+    assert fields_of(alert) == expected(
+        source="grafana",
+        title="Queue depth",
+        severity="warning",
+        status="firing",
+        service="mailer",
+        fingerprint="grafana:77aa1b2c3d4e5f60",
+        external_id="77aa1b2c3d4e5f60",
+        rule_id="9xkq2m7vz",
+        rule_name="Queue depth",
+        actual_value=14151.0,
+        starts_at=at(2026, 4, 12, 11, 0),
+    )
+
+
+def test_grafana_reads_a_legacy_dashboard_alert():
+    [alert] = normalize_case("grafana", "legacy_alerting")
+
+    assert fields_of(alert) == expected(
+        source="grafana",
+        title="Gateway p99 latency",
+        description="p99 latency of the gateway is above 500 ms.",
+        severity="critical",
+        status="firing",
+        service="gateway",
+        fingerprint="grafana:8aeb0736797eb0110a4c99262e1c5479",
+        external_id="12",
+        rule_id="12",
+        rule_name="Gateway p99 latency",
+        metric="p99 latency",
+        threshold=500.0,
+        actual_value=612.4,
+    )
+
+
+def test_grafana_legacy_ok_state_resolves_the_same_alert():
+    payload = {**load("grafana", "legacy_alerting"), "state": "ok", "title": "[OK] Gateway p99 latency"}
+
+    [alert] = normalize("grafana", payload)
+
+    assert (alert.status, alert.fingerprint) == ("resolved", "grafana:8aeb0736797eb0110a4c99262e1c5479")
+
+
+GRAFANA_HOSTILE = [
+    ("grafana", {"alerts": [{"fingerprint": "a", "values": [93.5, 1]}]}, "'alerts[0].values' must be a JSON"),
+    ("grafana", {"alerts": []}, "'alerts' is empty"),
+    ("grafana", {"ruleId": None, "evalMatches": []}, "needs 'ruleId' or 'ruleName'"),
+    ("grafana", {"ruleId": 3, "evalMatches": {"value": 1}}, "'evalMatches' must be a list"),
+    ("grafana", {"ruleId": 3, "tags": ["severity:critical"]}, "'tags' must be a JSON object"),
+]
+GRAFANA_LIFECYCLES = [
+    ("grafana", "firing", "resolved"),
+]
+GRAFANA_N_ALERTS = [
+    ("grafana", "firing", 2),
+]
+
+
 # Repeats and differences, across sources
 
-LIFECYCLES = [*ALERTMANAGER_LIFECYCLES]
+LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES]
 
 
 @pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
@@ -412,7 +536,7 @@ def test_the_same_payload_twice_gives_the_same_fingerprints(source, case):
     assert first == second
 
 
-N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS, *PROMETHEUS_N_ALERTS]
+N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS, *PROMETHEUS_N_ALERTS, *GRAFANA_N_ALERTS]
 
 
 @pytest.mark.parametrize(("source", "case", "count"), N_ALERTS)
@@ -443,6 +567,7 @@ HOSTILE = [
     *WEBHOOK_HOSTILE,
     *ALERTMANAGER_HOSTILE,
     *PROMETHEUS_HOSTILE,
+    *GRAFANA_HOSTILE,
 ]
 
 
