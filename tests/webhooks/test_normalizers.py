@@ -22,6 +22,7 @@ PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
     "alertmanager",
     "grafana",
+    "pagerduty",
     "prometheus",
     "webhook",
 ]
@@ -511,9 +512,195 @@ GRAFANA_N_ALERTS = [
 ]
 
 
+# PagerDuty
+
+
+def test_pagerduty_reads_a_triggered_incident():
+    [alert] = normalize_case("pagerduty", "incident_triggered")
+
+    assert fields_of(alert) == expected(
+        source="pagerduty",
+        title="Database connection pool exhausted",
+        severity="high",
+        status="firing",
+        service="auth-service",
+        fingerprint="pagerduty:Q2HXLW9GPTY0RB",
+        external_id="Q2HXLW9GPTY0RB",
+        starts_at=at(2026, 4, 13, 14, 0, 4),
+    )
+    assert alert.labels == {
+        "event_type": "incident.triggered",
+        "urgency": "high",
+        "incident_key": "6f3b1a4c2e8d4f0a9b7c5d3e1f2a4b6c",
+        "incident_number": "4127",
+        "escalation_policy": "Identity on-call",
+        "teams": "Identity",
+        "assignees": "Dana Okafor",
+    }
+    assert alert.annotations == {"html_url": "https://acme.pagerduty.com/incidents/Q2HXLW9GPTY0RB"}
+
+
+def test_pagerduty_resolves_the_incident_it_triggered():
+    [alert] = normalize_case("pagerduty", "incident_resolved")
+
+    assert fields_of(alert) == expected(
+        source="pagerduty",
+        title="Database connection pool exhausted",
+        severity="high",
+        status="resolved",
+        service="auth-service",
+        fingerprint="pagerduty:Q2HXLW9GPTY0RB",
+        external_id="Q2HXLW9GPTY0RB",
+        starts_at=at(2026, 4, 13, 14, 0, 4),
+        ends_at=at(2026, 4, 13, 14, 42, 10, 480000),
+    )
+
+
+def test_pagerduty_takes_the_severity_from_the_priority_when_there_is_one():
+    [alert] = normalize_case("pagerduty", "incident_priority_updated")
+
+    assert fields_of(alert) == expected(
+        source="pagerduty",
+        title="Database connection pool exhausted",
+        severity="critical",
+        status="firing",
+        service="auth-service",
+        fingerprint="pagerduty:Q2HXLW9GPTY0RB",
+        external_id="Q2HXLW9GPTY0RB",
+        starts_at=at(2026, 4, 13, 14, 0, 4),
+    )
+    assert (alert.labels["priority"], alert.labels["assignees"]) == ("P1", "Dana Okafor, Lee Park")
+
+
+def test_pagerduty_low_urgency_is_a_warning_and_acknowledged_is_still_firing():
+    [alert] = normalize_case("pagerduty", "incident_acknowledged_low_urgency")
+
+    assert fields_of(alert) == expected(
+        source="pagerduty",
+        title="Nightly revenue report is late",
+        severity="warning",
+        status="firing",
+        service="reporting",
+        fingerprint="pagerduty:Q0ZNVB3MX1KLQE",
+        external_id="Q0ZNVB3MX1KLQE",
+        starts_at=at(2026, 4, 13, 16, 2),
+    )
+
+
+def test_pagerduty_reads_the_ai_sre_example():
+    [alert] = normalize_case("pagerduty", "aisre_example")
+
+    assert fields_of(alert) == expected(
+        source="pagerduty",
+        title="Database connection pool exhausted",
+        severity="high",
+        status="firing",
+        service="auth-service",
+        fingerprint="pagerduty:PD12345",
+        external_id="PD12345",
+    )
+
+
+def test_pagerduty_note_on_an_incident_changes_no_alert():
+    alerts = normalize_case("pagerduty", "incident_annotated")
+
+    assert alerts == []
+
+
+def test_pagerduty_events_about_other_resources_change_no_alert():
+    ping = {
+        "event": {"id": "01", "event_type": "pagey.ping", "resource_type": "pagey", "data": {"type": "ping"}}
+    }
+    service = {"event": {"event_type": "service.updated", "data": {"id": "PSVC042", "type": "service"}}}
+
+    assert (normalize("pagerduty", ping), normalize("pagerduty", service)) == ([], [])
+
+
+def test_pagerduty_note_on_a_resolved_incident_keeps_it_resolved():
+    payload = load("pagerduty", "incident_resolved")
+    payload["event"]["event_type"] = "incident.priority_updated"
+
+    [alert] = normalize("pagerduty", payload)
+
+    assert alert.status == "resolved"
+
+
+def test_pagerduty_reads_the_older_v2_webhook():
+    [triggered] = normalize_case("pagerduty", "v2_incident_trigger")
+    [resolved] = normalize_case("pagerduty", "v2_incident_resolve")
+
+    assert fields_of(triggered) == expected(
+        source="pagerduty",
+        title="Replication lag above 30 s on orders-db",
+        description="Replication lag above 30 s on orders-db",
+        severity="high",
+        status="firing",
+        service="Production XDB Cluster",
+        fingerprint="pagerduty:PRORDTY",
+        external_id="PRORDTY",
+        starts_at=at(2026, 4, 13, 15, 14, 36),
+    )
+    assert triggered.labels["assignees"] == "Laura Haley"
+    assert (resolved.status, resolved.fingerprint, resolved.ends_at) == (
+        "resolved",
+        "pagerduty:PRORDTY",
+        at(2026, 4, 13, 15, 18, 9),
+    )
+
+
+PAGERDUTY_HOSTILE = [
+    ("pagerduty", {}, "'event' is missing"),
+    ("pagerduty", {"event": None}, "'event' is missing"),
+    ("pagerduty", {"event": "incident.triggered"}, "'event' must be a JSON object"),
+    ("pagerduty", {"event": {}}, "'event.event_type' must name the event"),
+    ("pagerduty", {"event": {"event_type": ["incident.triggered"]}}, "'event.event_type' must name"),
+    ("pagerduty", {"event": {"event_type": "incident.triggered"}}, "'event.data' is missing"),
+    (
+        "pagerduty",
+        {"event": {"event_type": "incident.triggered", "data": "PD1"}},
+        "'event.data' must be a JSON",
+    ),
+    (
+        "pagerduty",
+        {"event": {"event_type": "incident.triggered", "data": {"title": "x"}}},
+        "'event.data.id' is",
+    ),
+    (
+        "pagerduty",
+        {"event": {"event_type": "incident.triggered", "data": {"id": "P1", "service": "auth"}}},
+        "'event.data.service' must be a JSON object",
+    ),
+    (
+        "pagerduty",
+        {"event": {"event_type": "incident.triggered", "data": {"id": "P1", "priority": "P1"}}},
+        "'event.data.priority' must be a JSON object",
+    ),
+    (
+        "pagerduty",
+        {"event": {"event_type": "incident.triggered", "data": {"id": "P1", "assignees": {"summary": "x"}}}},
+        "'event.data.assignees' must be a list",
+    ),
+    ("pagerduty", {"messages": "incident.trigger"}, "'messages' must be a list"),
+    ("pagerduty", {"messages": []}, "'messages' is an empty list"),
+    ("pagerduty", {"messages": [1]}, "'messages[0]' must be a JSON object"),
+    ("pagerduty", {"messages": [{"event": "incident.trigger"}]}, "'messages[0].incident' is missing"),
+    ("pagerduty", {"messages": [{"event": "incident.trigger", "incident": {}}]}, "'messages[0].incident' is"),
+    (
+        "pagerduty",
+        {"messages": [{"event": "incident.trigger", "incident": {"x": 1}}]},
+        "incident.id' is required",
+    ),
+]
+PAGERDUTY_LIFECYCLES = [
+    ("pagerduty", "incident_triggered", "incident_resolved"),
+    ("pagerduty", "incident_triggered", "incident_priority_updated"),
+    ("pagerduty", "v2_incident_trigger", "v2_incident_resolve"),
+]
+
+
 # Repeats and differences, across sources
 
-LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES]
+LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES, *PAGERDUTY_LIFECYCLES]
 
 
 @pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
@@ -568,6 +755,7 @@ HOSTILE = [
     *ALERTMANAGER_HOSTILE,
     *PROMETHEUS_HOSTILE,
     *GRAFANA_HOSTILE,
+    *PAGERDUTY_HOSTILE,
 ]
 
 
