@@ -22,6 +22,7 @@ PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
     "alertmanager",
     "grafana",
+    "opsgenie",
     "pagerduty",
     "prometheus",
     "webhook",
@@ -698,9 +699,129 @@ PAGERDUTY_LIFECYCLES = [
 ]
 
 
+# Opsgenie
+
+
+def test_opsgenie_reads_a_created_alert_with_its_tags_and_details():
+    [alert] = normalize_case("opsgenie", "create")
+
+    assert fields_of(alert) == expected(
+        source="opsgenie",
+        title="Disk usage above 90% on db-primary-1",
+        description="Volume /var/lib/postgresql is 93% full and grows 2% an hour.",
+        severity="high",
+        status="firing",
+        service="orders-db",
+        namespace="data",
+        fingerprint="opsgenie:disk-usage-db-primary-1",
+        external_id="ec03dad6-62c8-4c94-b38b-d88f398e900f",
+        metric="disk_used_percent",
+        threshold=90.0,
+        actual_value=93.0,
+        starts_at=at(2026, 4, 13, 15, 0, 0, 123000),
+    )
+    assert alert.labels == {
+        "service": "orders-db",
+        "namespace": "data",
+        "vip": "",
+        "metric": "disk_used_percent",
+        "threshold": "90",
+        "value": "93",
+        "region": "eu-west-1",
+        "priority": "P2",
+        "entity": "db-primary-1",
+        "source": "Zabbix",
+        "tinyId": "412",
+        "teams": "Data",
+    }
+
+
+def test_opsgenie_close_resolves_the_alert_it_created():
+    [alert] = normalize_case("opsgenie", "close")
+
+    assert fields_of(alert) == expected(
+        source="opsgenie",
+        title="Disk usage above 90% on db-primary-1",
+        severity="high",
+        status="resolved",
+        service="orders-db",
+        namespace="data",
+        fingerprint="opsgenie:disk-usage-db-primary-1",
+        external_id="ec03dad6-62c8-4c94-b38b-d88f398e900f",
+        metric="disk_used_percent",
+        threshold=90.0,
+        actual_value=71.0,
+        starts_at=at(2026, 4, 13, 15, 0, 0, 123000),
+        ends_at=at(2026, 4, 13, 16, 0, 0, 456000),  # updatedAt is in nanoseconds
+    )
+
+
+def test_opsgenie_reads_a_numeric_priority_and_falls_back_to_the_alert_id():
+    [alert] = normalize_case("opsgenie", "acknowledge_numeric_priority")
+
+    assert fields_of(alert) == expected(
+        source="opsgenie",
+        title="Payment webhook backlog growing",
+        severity="critical",
+        status="firing",
+        fingerprint="opsgenie:8743a1b2-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        external_id="8743a1b2-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        starts_at=at(2026, 4, 13, 17, 0),
+    )
+
+
+def test_opsgenie_escalation_of_a_bare_alert_id_still_names_the_alert():
+    [alert] = normalize_case("opsgenie", "escalate")
+
+    assert fields_of(alert) == expected(
+        source="opsgenie",
+        title="Opsgenie alert 7ba97e3a-d328-4b5e-8f9a-39e945a3869a",
+        severity="warning",
+        status="firing",
+        fingerprint="opsgenie:7ba97e3a-d328-4b5e-8f9a-39e945a3869a",
+        external_id="7ba97e3a-d328-4b5e-8f9a-39e945a3869a",
+    )
+
+
+def test_opsgenie_delete_resolves_the_alert_too():
+    payload = {**load("opsgenie", "create"), "action": "Delete"}
+
+    [alert] = normalize("opsgenie", payload)
+
+    assert alert.status == "resolved"
+
+
+OPSGENIE_HOSTILE = [
+    ("opsgenie", {}, "'action' must name"),
+    ("opsgenie", {"action": {"type": "Create"}, "alert": {"alertId": "a"}}, "'action' must name"),
+    ("opsgenie", {"action": "Create"}, "'alert' is missing"),
+    ("opsgenie", {"action": "Create", "alert": "ec03dad6"}, "'alert' must be a JSON object"),
+    ("opsgenie", {"action": "Create", "alert": {}}, "'alert.alertId' is required"),
+    ("opsgenie", {"action": "Create", "alert": {"alertId": ["a"]}}, "'alert.alertId' is required"),
+    (
+        "opsgenie",
+        {"action": "Create", "alert": {"alertId": "a", "tags": "vip"}},
+        "'alert.tags' must be a list",
+    ),
+    (
+        "opsgenie",
+        {"action": "Create", "alert": {"alertId": "a", "details": []}},
+        "'alert.details' must be a JSON",
+    ),
+    (
+        "opsgenie",
+        {"action": "Create", "alert": {"alertId": "a", "teams": "Data"}},
+        "'alert.teams' must be a list",
+    ),
+]
+OPSGENIE_LIFECYCLES = [
+    ("opsgenie", "create", "close"),
+]
+
+
 # Repeats and differences, across sources
 
-LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES, *PAGERDUTY_LIFECYCLES]
+LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES, *PAGERDUTY_LIFECYCLES, *OPSGENIE_LIFECYCLES]
 
 
 @pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
@@ -756,6 +877,7 @@ HOSTILE = [
     *PROMETHEUS_HOSTILE,
     *GRAFANA_HOSTILE,
     *PAGERDUTY_HOSTILE,
+    *OPSGENIE_HOSTILE,
 ]
 
 
