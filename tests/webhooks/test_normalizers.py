@@ -21,6 +21,7 @@ from webhooks.normalizers.base import InvalidPayload, NormalizedAlert, Normalize
 PAYLOADS = Path(__file__).parent / "payloads"
 SOURCES = [
     "alertmanager",
+    "datadog",
     "grafana",
     "opsgenie",
     "pagerduty",
@@ -819,9 +820,120 @@ OPSGENIE_LIFECYCLES = [
 ]
 
 
+# Datadog
+
+
+def test_datadog_reads_a_triggered_monitor_with_its_tags():
+    [alert] = normalize_case("datadog", "triggered")
+
+    assert fields_of(alert) == expected(
+        source="datadog",
+        title="Checkout p95 latency is high",
+        description="Checkout p95 latency is above 800 ms.\n\n@webhook-statux",
+        severity="high",
+        status="firing",
+        service="checkout",
+        namespace="shop",
+        deployment="checkout",
+        fingerprint="datadog:9bd4ac313a4d1e8fae2482df7b77628",
+        external_id="221164084",
+        rule_id="221164084",
+        rule_name="Checkout p95 latency is high",
+        metric="trace.http.request.duration",
+        starts_at=at(2026, 4, 13, 15, 1),
+    )
+    assert alert.labels == {
+        "service": "checkout",
+        "env": "prod",
+        "kube_namespace": "shop",
+        "kube_deployment": "checkout",
+        "monitor": "",
+        "team": "payments",
+    }
+
+
+def test_datadog_recovery_resolves_the_same_alert():
+    [alert] = normalize_case("datadog", "recovered")
+
+    assert fields_of(alert) == expected(
+        source="datadog",
+        title="Checkout p95 latency is high",
+        description="Checkout p95 latency is back under 800 ms.",
+        severity="high",  # success carries no severity: the monitor's P2 does
+        status="resolved",
+        service="checkout",
+        namespace="shop",
+        deployment="checkout",
+        fingerprint="datadog:9bd4ac313a4d1e8fae2482df7b77628",
+        external_id="221164084",
+        rule_id="221164084",
+        rule_name="Checkout p95 latency is high",
+        metric="trace.http.request.duration",
+        ends_at=at(2026, 4, 13, 15, 31),
+    )
+
+
+def test_datadog_p1_error_is_critical_and_without_aggregate_uses_monitor_and_scope():
+    [alert] = normalize_case("datadog", "p1_host_down")
+
+    assert fields_of(alert) == expected(
+        source="datadog",
+        title="Host is not reporting",
+        description="web-07 stopped reporting 3 minutes ago.",
+        severity="critical",
+        status="firing",
+        service="storefront",
+        fingerprint="datadog:99001:host:web-07",
+        external_id="99001",
+        rule_id="99001",
+        rule_name="Host is not reporting",
+        starts_at=at(2026, 4, 13, 18, 0),
+    )
+    assert alert.labels == {"host": "web-07", "env": "prod", "service": "storefront"}
+
+
+def test_datadog_warn_is_a_warning_and_reads_tags_sent_as_a_list():
+    [alert] = normalize_case("datadog", "warn")
+
+    assert fields_of(alert) == expected(
+        source="datadog",
+        title="Queue worker memory is high",
+        description="Memory of queue-worker is at 85% of its limit.",
+        severity="warning",
+        status="firing",
+        service="queue-worker",
+        namespace="jobs",
+        pod="queue-worker-5c7d9-abcde",
+        fingerprint="datadog:e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6",
+        external_id="55120",
+        rule_id="55120",
+        rule_name="Queue worker memory is high",
+        metric="kubernetes.memory.usage_pct",
+        starts_at=at(2026, 4, 13, 19, 0),
+    )
+
+
+DATADOG_HOSTILE = [
+    ("datadog", {}, "Neither 'title' nor 'alert_id'"),
+    ("datadog", {"body": "CPU is high"}, "Neither 'title' nor 'alert_id'"),
+    ("datadog", {"title": {"text": "CPU"}, "alert_id": None}, "Neither 'title' nor 'alert_id'"),
+    ("datadog", {"title": "CPU", "tags": 5}, "'tags' must be Datadog's comma-separated"),
+    ("datadog", {"title": "CPU", "tags": {"env": "prod"}}, "'tags' must be Datadog's comma-separated"),
+]
+DATADOG_LIFECYCLES = [
+    ("datadog", "triggered", "recovered"),
+]
+
+
 # Repeats and differences, across sources
 
-LIFECYCLES = [*ALERTMANAGER_LIFECYCLES, *GRAFANA_LIFECYCLES, *PAGERDUTY_LIFECYCLES, *OPSGENIE_LIFECYCLES]
+LIFECYCLES = [
+    *ALERTMANAGER_LIFECYCLES,
+    *GRAFANA_LIFECYCLES,
+    *PAGERDUTY_LIFECYCLES,
+    *OPSGENIE_LIFECYCLES,
+    *DATADOG_LIFECYCLES,
+]
 
 
 @pytest.mark.parametrize(("source", "first", "later"), LIFECYCLES)
@@ -878,6 +990,7 @@ HOSTILE = [
     *GRAFANA_HOSTILE,
     *PAGERDUTY_HOSTILE,
     *OPSGENIE_HOSTILE,
+    *DATADOG_HOSTILE,
 ]
 
 
