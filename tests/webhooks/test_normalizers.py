@@ -23,6 +23,7 @@ SOURCES = [
     "alertmanager",
     "datadog",
     "grafana",
+    "newrelic",
     "opsgenie",
     "pagerduty",
     "prometheus",
@@ -925,6 +926,144 @@ DATADOG_LIFECYCLES = [
 ]
 
 
+# New Relic
+
+
+def test_newrelic_reads_an_activated_workflow_issue():
+    [alert] = normalize_case("newrelic", "workflow_activated")
+
+    assert fields_of(alert) == expected(
+        source="newrelic",
+        title="orders-api query result is > 2.0 for 5 minutes on 'Orders API error rate'",
+        description="Error rate of orders-api above 2% for 5 minutes.",
+        severity="critical",
+        status="firing",
+        service="orders-api",
+        namespace="shop",
+        deployment="orders-api",
+        fingerprint="newrelic:c5faa7e6-7b54-402d-af79-f99601e0278c",
+        external_id="c5faa7e6-7b54-402d-af79-f99601e0278c",
+        rule_id="48213377",
+        rule_name="Orders API error rate",
+        starts_at=at(2026, 4, 13, 15, 0),
+    )
+    assert alert.labels == {
+        "service": "orders-api",
+        "namespaceName": "shop",
+        "deploymentName": "orders-api",
+        "environment": "production",
+        "state": "ACTIVATED",
+        "priority": "CRITICAL",
+        "policy": "Golden Signals",
+        "workflow": "Statux",
+        "trigger": "STATE_CHANGE",
+        "sources": "newrelic",
+        "impacted_entities": "orders-api",
+    }
+
+
+def test_newrelic_closed_issue_resolves_it_and_reads_a_title_list():
+    [alert] = normalize_case("newrelic", "workflow_closed")
+
+    assert fields_of(alert) == expected(
+        source="newrelic",
+        title="orders-api query result is > 2.0 for 5 minutes on 'Orders API error rate'",
+        severity="critical",
+        status="resolved",
+        service="orders-api",
+        fingerprint="newrelic:c5faa7e6-7b54-402d-af79-f99601e0278c",
+        external_id="c5faa7e6-7b54-402d-af79-f99601e0278c",
+        rule_name="Orders API error rate",
+        starts_at=at(2026, 4, 13, 15, 0),
+        ends_at=at(2026, 4, 13, 15, 45),
+    )
+
+
+def test_newrelic_reads_a_created_issue_with_only_the_essential_fields():
+    [alert] = normalize_case("newrelic", "workflow_minimal_high")
+
+    assert fields_of(alert) == expected(
+        source="newrelic",
+        title="BUILD-HOST-3 query result is > 90.0 for 5 minutes on 'Storage on host'",
+        severity="high",
+        status="firing",
+        fingerprint="newrelic:13bbcdca-f0b6-470d-b0be-b34583c58869",
+        external_id="13bbcdca-f0b6-470d-b0be-b34583c58869",
+        rule_name="Storage on host",
+        starts_at=at(2026, 4, 13, 17, 5, 49, 493000),
+    )
+
+
+def test_newrelic_reads_a_legacy_channel_incident():
+    [alert] = normalize_case("newrelic", "legacy_open")
+
+    assert fields_of(alert) == expected(
+        source="newrelic",
+        title="Apdex below 0.7",
+        description="Apdex score < 0.7 for at least 5 minutes on 'storefront'",
+        severity="critical",
+        status="firing",
+        service="storefront",
+        namespace="shop",
+        fingerprint="newrelic:98765",
+        external_id="98765",
+        rule_id="1234567",
+        rule_name="Apdex below 0.7",
+        starts_at=at(2026, 4, 13, 18, 0),
+    )
+    assert alert.labels == {
+        "namespace": "shop",
+        "team": "web",
+        "state": "open",
+        "policy": "Storefront SLOs",
+        "severity": "CRITICAL",
+    }
+
+
+def test_newrelic_legacy_closed_incident_resolves_it():
+    [alert] = normalize_case("newrelic", "legacy_closed")
+
+    assert fields_of(alert) == expected(
+        source="newrelic",
+        title="Apdex below 0.7",
+        description="Apdex score < 0.7 for at least 5 minutes on 'storefront'",
+        severity="critical",
+        status="resolved",
+        service="storefront",
+        fingerprint="newrelic:98765",
+        external_id="98765",
+        rule_id="1234567",
+        rule_name="Apdex below 0.7",
+        ends_at=at(2026, 4, 13, 18, 30),
+    )
+
+
+NEWRELIC_HOSTILE = [
+    ("newrelic", {}, "Neither a New Relic workflow issue"),
+    ("newrelic", {"title": "CPU", "priority": "HIGH"}, "Neither a New Relic workflow issue"),
+    ("newrelic", {"state": "ACTIVATED"}, "'id' is required"),
+    ("newrelic", {"id": "c5f", "state": None}, "'state' is required"),
+    ("newrelic", {"id": "c5f", "state": "ACTIVATED", "accumulations": []}, "'accumulations' must be a JSON"),
+    ("newrelic", {"id": "c5f", "state": "ACTIVATED", "entitiesData": "x"}, "'entitiesData' must be a JSON"),
+    (
+        "newrelic",
+        {"id": "c5f", "state": "ACTIVATED", "alertConditionNames": "x"},
+        "'alertConditionNames' must",
+    ),
+    ("newrelic", {"incident_id": None, "current_state": "open"}, "'incident_id' is required"),
+    ("newrelic", {"incident_id": 1, "targets": {"name": "x"}}, "'targets' must be a list"),
+    (
+        "newrelic",
+        {"incident_id": 1, "targets": [{"labels": "x"}]},
+        "'targets[0].labels' must be a JSON object",
+    ),
+]
+NEWRELIC_LIFECYCLES = [
+    ("newrelic", "workflow_activated", "workflow_closed"),
+    ("newrelic", "legacy_open", "legacy_closed"),
+]
+
+
 # Repeats and differences, across sources
 
 LIFECYCLES = [
@@ -933,6 +1072,7 @@ LIFECYCLES = [
     *PAGERDUTY_LIFECYCLES,
     *OPSGENIE_LIFECYCLES,
     *DATADOG_LIFECYCLES,
+    *NEWRELIC_LIFECYCLES,
 ]
 
 
@@ -991,6 +1131,7 @@ HOSTILE = [
     *PAGERDUTY_HOSTILE,
     *OPSGENIE_HOSTILE,
     *DATADOG_HOSTILE,
+    *NEWRELIC_HOSTILE,
 ]
 
 
