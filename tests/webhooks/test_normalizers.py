@@ -27,6 +27,7 @@ SOURCES = [
     "opsgenie",
     "pagerduty",
     "prometheus",
+    "synthetics",
     "webhook",
 ]
 FIELDS = (
@@ -69,7 +70,7 @@ def at(*parts: int) -> datetime:
 # Registry
 
 
-def test_the_registry_lists_every_source():
+def test_the_registry_lists_all_nine_sources():
     names = normalizers.names()
 
     assert set(SOURCES) <= set(names)
@@ -1064,6 +1065,102 @@ NEWRELIC_LIFECYCLES = [
 ]
 
 
+# Synthetics
+
+
+def test_synthetics_failed_check_is_a_high_alert_with_its_response_time():
+    [alert] = normalize_case("synthetics", "failed")
+
+    assert fields_of(alert) == expected(
+        source="synthetics",
+        title="Login flow failed from eu-west-1",
+        description="Timed out after 10000 ms waiting for #submit",
+        severity="high",
+        status="firing",
+        service="storefront",
+        fingerprint="synthetics:chk-login-flow:eu-west-1",
+        external_id="chk-login-flow",
+        rule_id="chk-login-flow",
+        rule_name="Login flow",
+        metric="response_time_ms",
+        threshold=2000.0,
+        actual_value=10000.0,
+        starts_at=at(2026, 4, 13, 15, 0),
+    )
+
+
+def test_synthetics_degraded_check_is_judged_from_its_response_time():
+    [alert] = normalize_case("synthetics", "degraded")
+
+    assert fields_of(alert) == expected(
+        source="synthetics",
+        title="Search API is degraded from us-east-1",
+        description="https://api.example.com/search?q=shoes answered in 2600 ms (threshold 1000 ms)",
+        severity="critical",  # 2600 ms is more than twice the 1000 ms threshold
+        status="firing",
+        service="search",
+        fingerprint="synthetics:chk-search-api:us-east-1",
+        external_id="chk-search-api",
+        rule_id="chk-search-api",
+        rule_name="Search API",
+        metric="response_time_ms",
+        threshold=1000.0,
+        actual_value=2600.0,
+        starts_at=at(2026, 4, 13, 15, 0),
+    )
+
+
+def test_synthetics_passed_check_resolves_the_failure_from_the_same_location():
+    [alert] = normalize_case("synthetics", "passed")
+
+    assert fields_of(alert) == expected(
+        source="synthetics",
+        title="Login flow passed from eu-west-1",
+        description="https://shop.example.com/login answered in 840 ms (threshold 2000 ms)",
+        severity="info",
+        status="resolved",
+        service="storefront",
+        fingerprint="synthetics:chk-login-flow:eu-west-1",
+        external_id="chk-login-flow",
+        rule_id="chk-login-flow",
+        rule_name="Login flow",
+        metric="response_time_ms",
+        threshold=2000.0,
+        actual_value=840.0,
+        ends_at=at(2026, 4, 13, 15, 20),
+    )
+
+
+def test_synthetics_reads_one_result_per_location():
+    alerts = normalize_case("synthetics", "three_locations")
+
+    assert [(a.fingerprint, a.status, a.severity, a.actual_value) for a in alerts] == [
+        ("synthetics:chk-home:eu-west-1", "firing", "high", None),
+        ("synthetics:chk-home:us-east-1", "firing", "high", None),
+        ("synthetics:chk-home:ap-southeast-2", "resolved", "info", 410.0),
+    ]
+
+
+SYNTHETICS_HOSTILE = [
+    ("synthetics", {}, "'check_id' is required"),
+    ("synthetics", {"status": "failed"}, "'check_id' is required"),
+    ("synthetics", {"check_id": "chk"}, "'status' must be failed, degraded or passed, not missing"),
+    ("synthetics", {"check_id": "chk", "status": "exploded"}, "not exploded"),
+    ("synthetics", {"check_id": "chk", "status": ["failed"]}, "'status' must be failed"),
+    ("synthetics", {"check_id": "chk", "status": "failed", "labels": "x"}, "'labels' must be a JSON object"),
+    ("synthetics", [], "'payload' is an empty list"),
+    ("synthetics", {"results": []}, "'results' is an empty list"),
+    ("synthetics", {"results": "x"}, "'results' must be a list"),
+    ("synthetics", {"results": [None]}, "'results[0]' must be a JSON object"),
+]
+SYNTHETICS_LIFECYCLES = [
+    ("synthetics", "failed", "passed"),
+]
+SYNTHETICS_N_ALERTS = [
+    ("synthetics", "three_locations", 3),
+]
+
+
 # Repeats and differences, across sources
 
 LIFECYCLES = [
@@ -1073,6 +1170,7 @@ LIFECYCLES = [
     *OPSGENIE_LIFECYCLES,
     *DATADOG_LIFECYCLES,
     *NEWRELIC_LIFECYCLES,
+    *SYNTHETICS_LIFECYCLES,
 ]
 
 
@@ -1096,7 +1194,13 @@ def test_the_same_payload_twice_gives_the_same_fingerprints(source, case):
     assert first == second
 
 
-N_ALERTS = [*WEBHOOK_N_ALERTS, *ALERTMANAGER_N_ALERTS, *PROMETHEUS_N_ALERTS, *GRAFANA_N_ALERTS]
+N_ALERTS = [
+    *WEBHOOK_N_ALERTS,
+    *ALERTMANAGER_N_ALERTS,
+    *PROMETHEUS_N_ALERTS,
+    *GRAFANA_N_ALERTS,
+    *SYNTHETICS_N_ALERTS,
+]
 
 
 @pytest.mark.parametrize(("source", "case", "count"), N_ALERTS)
@@ -1132,6 +1236,7 @@ HOSTILE = [
     *OPSGENIE_HOSTILE,
     *DATADOG_HOSTILE,
     *NEWRELIC_HOSTILE,
+    *SYNTHETICS_HOSTILE,
 ]
 
 
