@@ -6,6 +6,7 @@ from statux.selectors import organization_list, user_organizations
 
 # The nav entry a page belongs to, by the first word of its URL name ("member-remove" -> members).
 AREAS = {
+    "incident": "incidents",
     "dashboard": "dashboard",
     "member": "members",
     "invitation": "members",

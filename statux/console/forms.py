@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from statux.models import ROLE_LEVELS, SCOPE_LEVELS, ApiKeyScope, Role
+from analyses.models import IncidentStatus
+from statux.models import ROLE_LEVELS, SCOPE_LEVELS, ApiKeyScope, Role, Severity
 from statux.tenancy import Access
 
 
@@ -112,3 +113,48 @@ class InvitationAcceptForm(ConsoleForm):
         if not self.existing_account and data.get("password") != data.get("password_confirm"):
             self.add_error("password_confirm", "The two passwords differ.")
         return data
+
+
+# --- Incidents ------------------------------------------------------------------------------------
+
+ACTIVE = "active"  # the console's shorthand for open, acknowledged and investigating
+
+
+class IncidentFilterForm(ConsoleForm):
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any status"),
+            (ACTIVE, "Active (open, acknowledged, investigating)"),
+            *IncidentStatus.choices,
+        ],
+    )
+    severity = forms.ChoiceField(
+        label="Severity", required=False, choices=[("", "Any severity"), *Severity.choices]
+    )
+    service = forms.CharField(
+        label="Service contains",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. payments", "type": "search"}),
+    )
+    q = forms.CharField(
+        label="Title contains",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. CPU", "type": "search"}),
+    )
+
+
+class IncidentStatusForm(ConsoleForm):
+    status = forms.ChoiceField(label="Status", choices=IncidentStatus.choices)
+
+
+class IncidentNoteForm(ConsoleForm):
+    content = forms.CharField(
+        label="Note",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you find or do?"}),
+    )
+

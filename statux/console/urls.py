@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statux.console import views
+from statux.console import incidents, views
 
 app_name = "console"
 
@@ -23,4 +23,11 @@ urlpatterns = [
     path("keys/<str:key_id>/revoke/", views.key_revoke_view, name="key-revoke"),
     path("audit/", views.audit_list_view, name="audit-list"),
     path("invitations/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
+    # --- Incidents (Issue 4) ---
+    path("incidents/", incidents.incident_list_view, name="incident-list"),
+    path("incidents/rows/", incidents.incident_rows_view, name="incident-rows"),
+    path("incidents/counts/", incidents.incident_counts_view, name="incident-counts"),
+    path("incidents/<str:incident_id>/", incidents.incident_detail_view, name="incident-detail"),
+    path("incidents/<str:incident_id>/status/", incidents.incident_status_view, name="incident-status"),
+    path("incidents/<str:incident_id>/notes/", incidents.incident_note_view, name="incident-note"),
 ]

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from statux import selectors, services
 from statux.audit import Actor, client_ip
 from statux.console import forms
+from statux.console.dashboard import incident_summary
 from statux.errors import NotFound, StatuxError
 from statux.models import ApiKey, Membership, Organization, Role, User
 
@@ -30,6 +31,7 @@ PERMISSION_PHRASES = {
     "read": "view this organization",
     "manage_users": "manage members and invitations",
     "manage_keys": "manage API keys",
+    "write": "change incidents, webhook configs or the dead letter",
 }
 
 login_view = auth_views.LoginView.as_view(
@@ -90,6 +92,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         if access.allows("manage_users")
         else None,
         "audit_entries": selectors.audit_log_list(organization=organization)[:DASHBOARD_AUDIT_ENTRIES],
+        **incident_summary(organization=organization),
     }
     return render(request, "console/dashboard.html", context)
 
