@@ -8,6 +8,8 @@ from statux.selectors import organization_list, user_organizations
 AREAS = {
     "incident": "incidents",
     "dashboard": "dashboard",
+    "webhook": "ingestion",
+    "dead": "ingestion",
     "member": "members",
     "invitation": "members",
     "key": "keys",

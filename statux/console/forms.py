@@ -8,6 +8,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from analyses.models import IncidentStatus
 from statux.models import ROLE_LEVELS, SCOPE_LEVELS, ApiKeyScope, Role, Severity
 from statux.tenancy import Access
+from webhooks.models import SourceProduct
+from webhooks.normalizers.base import normalizers
 
 
 def grantable_roles(access: Access | None) -> list[tuple[str, str]]:
@@ -158,3 +160,35 @@ class IncidentNoteForm(ConsoleForm):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What did you find or do?"}),
     )
 
+
+# --- Ingestion: webhook configs and the dead letter -------------------------------------------------
+
+
+class WebhookConfigCreateForm(ConsoleForm):
+    name = forms.CharField(
+        label="Name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    source_product = forms.ChoiceField(
+        label="Source product", choices=SourceProduct.choices, initial=SourceProduct.ALERTING
+    )
+    normalizer = forms.ChoiceField(label="Normalizer", choices=[])
+    secret = forms.CharField(
+        label="Signing secret (optional)",
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        names = normalizers.names()
+        self.fields["normalizer"].choices = [(name, name) for name in names]
+        self.fields["normalizer"].initial = "webhook" if "webhook" in names else next(iter(names), "")
+
+
+class WebhookConfigEnabledForm(ConsoleForm):
+    enabled = forms.TypedChoiceField(
+        choices=[("true", "enabled"), ("false", "disabled")], coerce=lambda value: value == "true"
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statux.console import incidents, views
+from statux.console import incidents, ingestion, views
 
 app_name = "console"
 
@@ -30,4 +30,18 @@ urlpatterns = [
     path("incidents/<str:incident_id>/", incidents.incident_detail_view, name="incident-detail"),
     path("incidents/<str:incident_id>/status/", incidents.incident_status_view, name="incident-status"),
     path("incidents/<str:incident_id>/notes/", incidents.incident_note_view, name="incident-note"),
+    # --- Ingestion: webhook configs and the dead letter (Issue 4) ---
+    path("ingestion/webhooks/", ingestion.webhook_list_view, name="webhook-list"),
+    path("ingestion/webhooks/create/", ingestion.webhook_create_view, name="webhook-create"),
+    path(
+        "ingestion/webhooks/<uuid:config_id>/regenerate/",
+        ingestion.webhook_regenerate_view,
+        name="webhook-regenerate",
+    ),
+    path(
+        "ingestion/webhooks/<uuid:config_id>/enabled/", ingestion.webhook_enabled_view, name="webhook-enabled"
+    ),
+    path("ingestion/webhooks/<uuid:config_id>/delete/", ingestion.webhook_delete_view, name="webhook-delete"),
+    path("ingestion/dead-letter/", ingestion.dead_letter_list_view, name="dead-letter-list"),
+    path("ingestion/dead-letter/replay/", ingestion.dead_letter_replay_view, name="dead-letter-replay"),
 ]
