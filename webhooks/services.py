@@ -144,6 +144,7 @@ def _record_alerts_and_anomalies(event: InboundEvent) -> tuple[dict[str, Any], i
 
 
 PAGERDUTY_EVENT_TYPES = {
+    "pagey.ping",
     "incident.triggered",
     "incident.acknowledged",
     "incident.unacknowledged",
@@ -176,15 +177,35 @@ def _pagerduty_sync(event: InboundEvent) -> tuple[dict[str, Any], int]:
             f"Unsupported PagerDuty event type {event_type!r}; "
             f"supported: {', '.join(sorted(PAGERDUTY_EVENT_TYPES))}."
         )
-    (alert,) = _normalize(event)[:1]
     organization = event.organization
-    firing = dataclasses.replace(alert, status="firing")
+    data = pd_event.get("data") if isinstance(pd_event.get("data"), dict) else {}
+    reference = data.get("incident") if isinstance(data.get("incident"), dict) else data  # notes point at it
+    pd_id = str(reference.get("id") or "")
+    alerts = normalizers.get("pagerduty")().normalize(payload)
     incident = (
         Incident.objects.for_org(organization)
-        .filter(fingerprint=alert.fingerprint)
+        .filter(fingerprint=alerts[0].fingerprint if alerts else f"pagerduty:{pd_id}")
         .order_by("-created_at")
         .first()
     )
+    if not alerts:  # pings, notes and other events that carry no incident state
+        if incident is not None:
+            timeline_record(
+                incident=incident,
+                event_type="external_update",
+                actor="pagerduty",
+                payload={"event_type": event_type, "pd_incident_id": pd_id},
+            )
+        action = "updated" if incident is not None else "ignored"
+        result = {
+            "event_type": event_type,
+            "pd_incident_id": pd_id,
+            "local_incident_id": incident.pk if incident else None,
+            "action_taken": action,
+        }
+        return result, 0
+    alert = alerts[0]
+    firing = dataclasses.replace(alert, status="firing")
     actor = Actor(system="pagerduty")
     if incident is None or event_type == "incident.triggered":
         outcome = incident_record_alert(organization=organization, alert=firing)

@@ -267,3 +267,32 @@ def test_static_ai_sre_keys_act_in_the_default_organization(settings, db):
     assert response.status_code == 200
     assert Incident.objects.get().organization.slug == settings.DEFAULT_ORGANIZATION
     assert APIClient().get("/adapters", HTTP_X_API_KEY="wrong").status_code == 401
+
+
+def test_pagerduty_pings_and_notes_are_acknowledged_without_an_incident_change(ingest_client):
+    created = ingest_client.post("/webhook/pagerduty", pagerduty("incident.triggered"), format="json").json()
+    note = pagerduty("incident.annotated")
+    note["event"]["data"] = {
+        "incident": {"id": "PD12345", "type": "incident_reference"},
+        "id": "PNOTE1",
+        "type": "incident_note",
+        "content": "Looking into it",
+    }
+    ping = {
+        "event": {
+            "id": "01PING",
+            "event_type": "pagey.ping",
+            "resource_type": "pagey",
+            "data": {"type": "ping"},
+        }
+    }
+
+    annotated = ingest_client.post("/webhook/pagerduty", note, format="json")
+    pinged = ingest_client.post("/webhook/pagerduty", ping, format="json")
+
+    assert annotated.status_code == pinged.status_code == 200
+    assert annotated.json()["local_incident_id"] == created["local_incident_id"]
+    assert (pinged.json()["action_taken"], pinged.json()["local_incident_id"]) == ("ignored", None)
+    incident = Incident.objects.get(pk=created["local_incident_id"])
+    assert incident.status == "open"
+    assert incident.events.filter(event_type="external_update").count() == 1
