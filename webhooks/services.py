@@ -115,10 +115,9 @@ def _normalize(event: InboundEvent) -> list[NormalizedAlert]:
     except UnknownIntegration:
         known = ", ".join(normalizers.names()) or "none"
         raise UnknownSource(f"Unknown X-Source '{event.source}'; known: {known}.") from None
-    alerts = normalizer().normalize(parse_json_body(event.body))
-    if not alerts:
-        raise InvalidPayload("The payload holds no alerts.")
-    return alerts
+    # An empty list is a valid answer: provider pings and notes carry no alert, and a sender that sees
+    # errors for them retries and may switch the integration off.
+    return normalizer().normalize(parse_json_body(event.body))
 
 
 def _record_alerts(event: InboundEvent) -> tuple[dict[str, Any], int]:

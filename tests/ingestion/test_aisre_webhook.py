@@ -119,3 +119,22 @@ def test_a_read_only_key_cannot_ingest(post_alert, reader):
 @pytest.mark.parametrize("path", ["/webhook", "/webhook/"])
 def test_both_slashes_work(ingest_client, path):
     assert ingest_client.post(path, GENERIC_ALERT, format="json").status_code == 200
+
+
+def test_a_payload_without_alerts_is_accepted_and_changes_nothing(post_alert):
+    ping = {
+        "event": {
+            "id": "01PING",
+            "event_type": "pagey.ping",
+            "resource_type": "pagey",
+            "data": {"type": "ping"},
+        }
+    }
+
+    response = post_alert(ping, source="pagerduty")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["alerts_received"], body["incident_id"], body["incidents"]) == (0, None, [])
+    assert InboundEvent.objects.get().status == "processed"
+    assert not Incident.objects.exists()
