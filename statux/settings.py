@@ -83,6 +83,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded run serves requests on threads: take the write lock up front and wait for it, and
+    # give tests a file database, since threads cannot share one in-memory connection safely.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-statux.sqlite3")}
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
