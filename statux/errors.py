@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -68,7 +69,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         response.status_code = getattr(view, "invalid_input_status", 400)
         response.data = error_body("Invalid input.", "invalid", fields=fields)
     elif isinstance(exc, drf_exceptions.Throttled):
-        wait = int(exc.wait or 1) if exc.wait is not None else 1
+        wait = max(1, math.ceil(exc.wait or 1))
         response.data = error_body(
             f"Rate limit exceeded; retry in {wait} seconds.", "throttled", retry_after=wait
         )

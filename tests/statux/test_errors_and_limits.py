@@ -106,3 +106,19 @@ def test_a_user_without_any_organization_is_told_why(db):
         response.json()["error"]
         == "You do not belong to any organization yet; ask an admin for an invitation."
     )
+
+
+def test_the_budget_comes_back_in_the_next_window(reader, monkeypatch, time_machine):
+    from statux.throttling import ClientRateThrottle
+
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "1/min"})
+    time_machine.move_to("2026-11-23T10:00:10Z", tick=False)
+    first = reader.get("/api/v1/rbac/permissions")
+    refused = reader.get("/api/v1/rbac/permissions")
+    time_machine.move_to("2026-11-23T10:01:00Z", tick=False)
+    later = reader.get("/api/v1/rbac/permissions")
+
+    assert (first.status_code, refused.status_code, later.status_code) == (200, 429, 200)
+    assert refused.json()["retry_after"] == int(refused["Retry-After"]) == 50
+    assert refused["X-RateLimit-Reset"] == "1795428060"  # 10:01:00Z, when the window ends
+    assert later["X-RateLimit-Reset"] == "1795428120"
