@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
 
 from statux.models import ApiKey, hash_secret
 
@@ -98,7 +99,26 @@ def static_key_match(raw: str) -> StaticKey | None:
 
 
 class OrgJWTAuthentication(JWTAuthentication):
-    """simplejwt bearer tokens; the `org` claim names the organization the token was issued for."""
+    """simplejwt bearer tokens; the `org` claim names the organization the token was issued for.
+
+    The user and the membership of the token's organization come back in one query; tenant
+    resolution reuses that membership instead of asking again.
+    """
+
+    def get_user(self, validated_token: Any) -> Any:
+        from statux.models import Membership
+
+        user_id, org_id = validated_token.get(api_settings.USER_ID_CLAIM), validated_token.get("org")
+        if user_id and org_id:
+            membership = (
+                Membership.objects.select_related("user", "organization")
+                .filter(user_id=user_id, organization_id=org_id)
+                .first()
+            )
+            if membership is not None and membership.user.is_active:
+                membership.user.token_membership = membership
+                return membership.user
+        return super().get_user(validated_token)
 
 
 class CsrfSessionAuthentication(authentication.SessionAuthentication):

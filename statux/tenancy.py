@@ -99,6 +99,12 @@ def resolve_organization(request: Any, org_ref: str | None = None) -> Access:
         if not reference:
             continue
         lookup = organization_lookup_filter(reference)
+        cached = getattr(user, "token_membership", None)  # fetched with the user by OrgJWTAuthentication
+        if cached is not None and lookup in (
+            {"id": cached.organization.id},
+            {"slug": cached.organization.slug},
+        ):
+            return Access(cached.organization, cached.role, cached.level, cached.permissions)
         membership = (
             Membership.objects.select_related("organization")
             .filter(user=user, **{f"organization__{field}": value for field, value in lookup.items()})

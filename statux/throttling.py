@@ -6,10 +6,13 @@ and rewrites a list of every request in the window (1,200 timestamps at the defa
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.cache import cache as default_cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -25,9 +28,31 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip()[0].lower()]
 
 
+@functools.cache
+def _redis() -> redis.Redis | None:
+    return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+def window_increment(counter: str, *, ttl_seconds: int) -> int:
+    """Count one more request in a window; one Redis round trip (the cache API needs three)."""
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(counter)
+        pipe.expire(counter, ttl_seconds)  # a window's key names its window, so a later expiry is harmless
+        count, _ = pipe.execute()
+        return int(count)
+    if default_cache.add(counter, 1, timeout=ttl_seconds):
+        return 1
+    try:
+        return default_cache.incr(counter)
+    except ValueError:  # expired between add and incr
+        default_cache.set(counter, 1, timeout=ttl_seconds)
+        return 1
+
+
 class HeaderThrottle(BaseThrottle):
     scope = ""
-    cache = default_cache
     THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
     def __init__(self) -> None:
@@ -44,15 +69,7 @@ class HeaderThrottle(BaseThrottle):
         now = time.time()
         window = int(now // self.duration)
         self.reset_at = (window + 1) * self.duration
-        counter = f"{key}:{self.duration}:{window}"
-        if self.cache.add(counter, 1, timeout=self.duration + 1):
-            self.count = 1
-        else:
-            try:
-                self.count = self.cache.incr(counter)
-            except ValueError:  # the window expired between add and incr
-                self.cache.set(counter, 1, timeout=self.duration + 1)
-                self.count = 1
+        self.count = window_increment(f"{key}:{self.duration}:{window}", ttl_seconds=self.duration + 1)
         return self.count <= self.num_requests
 
     def wait(self) -> float:

@@ -161,3 +161,11 @@ def test_an_unknown_member_is_404(admin_client, org, user_id):
         "error": f"User {user_id} is not a member of this organization.",
         "code": "not_found",
     }
+
+
+def test_an_authenticated_list_costs_three_queries(viewer_client, org, django_assert_num_queries):
+    """User and membership in one query (from the token's organization), then the page's count and rows."""
+    with django_assert_num_queries(3):
+        response = viewer_client.get(f"/api/v1/organizations/{org.slug}/users")
+
+    assert response.json()["count"] == 1
