@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -56,6 +57,7 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    body_for: Callable[[int], bytes] | None = None  # the n-th request's body, for scenarios that vary it
 
 
 @dataclass
@@ -182,11 +184,11 @@ def drive(target: Target, scenario: Scenario, concurrency: int, count: int, dura
                     if issued >= count or time.perf_counter() >= deadline:
                         break
                     issued += 1
+                    number = issued
+                body = scenario.body_for(number) if scenario.body_for else scenario.body
                 started = time.perf_counter()
                 try:
-                    status, _ = connection.request(
-                        scenario.method, scenario.path, scenario.headers, scenario.body
-                    )
+                    status, _ = connection.request(scenario.method, scenario.path, scenario.headers, body)
                     code = str(status)
                 except (OSError, http.client.HTTPException) as exc:
                     code = type(exc).__name__
@@ -258,12 +260,12 @@ def organization_of(connection: Connection, token: str, wanted: str | None) -> s
     return slugs[0]
 
 
-def create_api_key(connection: Connection, token: str, org: str) -> tuple[str, str]:
+def create_api_key(connection: Connection, token: str, org: str, scope: str = "read") -> tuple[str, str]:
     status, body = connection.json(
         "POST",
         "/api/v1/apikeys",
         token=token,
-        payload={"name": "bench", "scope": "read"},
+        payload={"name": "bench", "scope": scope},
         headers={"X-Workspace-Id": org},
     )
     if status != 201:

@@ -86,6 +86,7 @@ def inbound_event_store(
         source=source[:64],
         body=storable_text(body),
         webhook_config=webhook_config,
+        attempts=1,  # the inline try that follows at once
     )
 
 
@@ -99,13 +100,17 @@ def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
         event = InboundEvent.objects.select_for_update().select_related("organization").get(pk=event_id)
         if event.status != InboundStatus.PENDING:
             return event.result
-        handler = CHANNEL_HANDLERS.get(event.channel, _record_alerts)
-        result, alert_count = handler(event)
-        event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
-        event.result = result
-        event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
-        usage_record_events(organization=event.organization, count=alert_count)
-    ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count)
+        return _process(event)
+
+
+def _process(event: InboundEvent) -> dict[str, Any]:
+    handler = CHANNEL_HANDLERS.get(event.channel, _record_alerts)
+    result, alert_count = handler(event)
+    event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
+    event.result = result
+    event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
+    usage_record_events(organization=event.organization, count=alert_count)
+    transaction.on_commit(lambda: ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count))
     return event.result
 
 
@@ -271,7 +276,9 @@ def inbound_event_receive(
         organization=organization, channel=channel, source=source, body=body, webhook_config=webhook_config
     )
     try:
-        return event, inbound_event_process(event_id=event.pk)
+        # The first try needs no lock: nobody else knows this event yet (the task is queued only below).
+        with transaction.atomic():
+            return event, _process(event)
     except InvalidPayload as exc:
         inbound_event_dead_letter(event_id=event.pk, reason=str(exc))
         raise
