@@ -100,18 +100,19 @@ def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
         event = InboundEvent.objects.select_for_update().select_related("organization").get(pk=event_id)
         if event.status != InboundStatus.PENDING:
             return event.result
-        return _process(event)
+        alert_count = _process(event)
+    ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count)
+    return event.result
 
 
-def _process(event: InboundEvent) -> dict[str, Any]:
+def _process(event: InboundEvent) -> int:
+    """Run the channel's handler and mark the event processed; returns how many alerts it held."""
     handler = CHANNEL_HANDLERS.get(event.channel, _record_alerts)
-    result, alert_count = handler(event)
+    event.result, alert_count = handler(event)
     event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
-    event.result = result
     event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
     usage_record_events(organization=event.organization, count=alert_count)
-    transaction.on_commit(lambda: ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count))
-    return event.result
+    return alert_count
 
 
 def _normalize(event: InboundEvent) -> list[NormalizedAlert]:
@@ -278,7 +279,9 @@ def inbound_event_receive(
     try:
         # The first try needs no lock: nobody else knows this event yet (the task is queued only below).
         with transaction.atomic():
-            return event, _process(event)
+            alert_count = _process(event)
+        ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count)
+        return event, event.result
     except InvalidPayload as exc:
         inbound_event_dead_letter(event_id=event.pk, reason=str(exc))
         raise
