@@ -111,7 +111,7 @@ def _group_parent(*, organization: Organization, alert: NormalizedAlert) -> Inci
     )
 
 
-@transaction.atomic(savepoint=False)  # callers' transactions decide; a savepoint per alert costs two statements
+@transaction.atomic(savepoint=False)  # the caller's transaction decides; a savepoint costs two statements
 def incident_record_alert(*, organization: Organization, alert: NormalizedAlert) -> AlertOutcome:
     """Create an incident for a new alert, or add a repeat to its open incident.
 

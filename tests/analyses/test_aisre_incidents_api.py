@@ -19,19 +19,41 @@ def test_list_shows_the_documented_fields_and_filters_by_state(post_alert, reade
     assert everything["count"] == 2
     assert [i["id"] for i in open_only["incidents"]] == [created]
     item = open_only["incidents"][0]
-    assert {k: item[k] for k in ("title", "severity", "source", "state", "namespace", "pod", "deployment",
-                                 "resolved_at", "workspace_id")} == {
-        "title": "High CPU on payments-api", "severity": "critical", "source": "webhook", "state": "open",
-        "namespace": "production", "pod": "payments-api-7d8f9c6b5-x2k4m", "deployment": "payments-api",
-        "resolved_at": None, "workspace_id": "acme"}
+    assert {
+        k: item[k]
+        for k in (
+            "title",
+            "severity",
+            "source",
+            "state",
+            "namespace",
+            "pod",
+            "deployment",
+            "resolved_at",
+            "workspace_id",
+        )
+    } == {
+        "title": "High CPU on payments-api",
+        "severity": "critical",
+        "source": "webhook",
+        "state": "open",
+        "namespace": "production",
+        "pod": "payments-api-7d8f9c6b5-x2k4m",
+        "deployment": "payments-api",
+        "resolved_at": None,
+        "workspace_id": "acme",
+    }
 
 
 def test_list_limit_is_bounded_with_422_like_all_aisre_validation(reader, db):
     too_many = reader.get("/incidents?limit=101")
 
     assert too_many.status_code == reader.get("/incidents?limit=0").status_code == 422
-    assert too_many.json() == {"error": "Invalid input.", "code": "invalid",
-                               "fields": {"limit": ["Ensure this value is less than or equal to 100."]}}
+    assert too_many.json() == {
+        "error": "Invalid input.",
+        "code": "invalid",
+        "fields": {"limit": ["Ensure this value is less than or equal to 100."]},
+    }
 
 
 def test_workspace_id_of_another_tenant_is_404(reader, other_org):
@@ -47,8 +69,11 @@ def test_detail_has_incident_metrics_and_actions(post_alert, reader):
 
     assert set(body) == {"incident", "metrics", "actions"}
     assert body["incident"]["id"] == incident_id
-    assert body["metrics"] == {"time_to_first_response_minutes": None, "resolution_time_minutes": None,
-                               "actions_taken": 0}
+    assert body["metrics"] == {
+        "time_to_first_response_minutes": None,
+        "resolution_time_minutes": None,
+        "actions_taken": 0,
+    }
     assert body["actions"] == []
 
 
@@ -61,7 +86,12 @@ def test_timeline_lists_every_event_in_order(post_alert, reader, operator_client
     body = reader.get(f"/incidents/{incident_id}/timeline").json()
 
     assert [e["event_type"] for e in body["events"]] == [
-        "alert_received", "incident_created", "deduplicated", "status_changed", "note_added"]
+        "alert_received",
+        "incident_created",
+        "deduplicated",
+        "status_changed",
+        "note_added",
+    ]
     assert body["count"] == 5
     assert body["events"][0]["actor"] == "webhook:webhook"
     assert body["events"][3]["payload"] == {"from": "open", "to": "acknowledged"}
@@ -78,7 +108,9 @@ def test_metrics_measure_first_response_and_resolution(post_alert, reader, opera
     assert 29.9 < body["summary"]["time_to_first_response_minutes"] < 30.5
     assert 29.9 < body["summary"]["resolution_time_minutes"] < 30.5
     assert [p["metric_name"] for p in body["timeline"]] == [
-        "time_to_first_response_minutes", "resolution_time_minutes"]
+        "time_to_first_response_minutes",
+        "resolution_time_minutes",
+    ]
 
 
 def test_a_new_incident_of_the_same_service_within_the_window_joins_the_group(post_alert, reader):
@@ -90,10 +122,15 @@ def test_a_new_incident_of_the_same_service_within_the_window_joins_the_group(po
 
     assert child["group_id"] == parent["incident_id"]
     assert (child["deduplicated"], child["incident_id"] != parent["incident_id"]) == (False, True)
-    assert group == {"incident_id": parent["incident_id"], "parent_id": None, "correlation_reason": None,
-                     "children": [{"incident_id": child["incident_id"],
-                                   "correlation_reason": "same_service_within_window"}],
-                     "is_parent": True}
+    assert group == {
+        "incident_id": parent["incident_id"],
+        "parent_id": None,
+        "correlation_reason": None,
+        "children": [
+            {"incident_id": child["incident_id"], "correlation_reason": "same_service_within_window"}
+        ],
+        "is_parent": True,
+    }
     assert (child_group["parent_id"], child_group["is_parent"]) == (parent["incident_id"], False)
 
 
@@ -149,4 +186,7 @@ def test_actions_are_listed_empty_until_remediation_runs(post_alert, reader):
     incident_id = post_alert(GENERIC_ALERT).json()["incident_id"]
 
     assert reader.get(f"/incidents/{incident_id}/actions").json() == {
-        "incident_id": incident_id, "actions": [], "count": 0}
+        "incident_id": incident_id,
+        "actions": [],
+        "count": 0,
+    }

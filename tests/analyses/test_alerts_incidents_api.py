@@ -14,8 +14,15 @@ def record(org, title="High Error Rate", fingerprint=None, **fields):
 
 @pytest.fixture
 def incident(org):
-    return record(org, rule_id="rule_xyz", rule_name="High Error Rate", metric="model_usage_error_rate",
-                  threshold=5, actual_value=12.3, severity="")
+    return record(
+        org,
+        rule_id="rule_xyz",
+        rule_name="High Error Rate",
+        metric="model_usage_error_rate",
+        threshold=5,
+        actual_value=12.3,
+        severity="",
+    )
 
 
 def test_severity_is_computed_from_how_far_the_value_exceeds_the_threshold(org):
@@ -31,11 +38,30 @@ def test_get_returns_the_documented_shape(viewer_client, incident):
 
     assert response.status_code == 200
     body = response.json()["incident"]
-    assert {k: body[k] for k in ("_id", "ruleId", "ruleName", "metric", "threshold", "actualValue", "severity",
-                                 "status", "notes")} == {
-        "_id": incident.pk, "ruleId": "rule_xyz", "ruleName": "High Error Rate",
-        "metric": "model_usage_error_rate", "threshold": 5.0, "actualValue": 12.3, "severity": "critical",
-        "status": "open", "notes": []}
+    assert {
+        k: body[k]
+        for k in (
+            "_id",
+            "ruleId",
+            "ruleName",
+            "metric",
+            "threshold",
+            "actualValue",
+            "severity",
+            "status",
+            "notes",
+        )
+    } == {
+        "_id": incident.pk,
+        "ruleId": "rule_xyz",
+        "ruleName": "High Error Rate",
+        "metric": "model_usage_error_rate",
+        "threshold": 5.0,
+        "actualValue": 12.3,
+        "severity": "critical",
+        "status": "open",
+        "notes": [],
+    }
     assert [(h["status"], h["changedBy"]) for h in body["statusHistory"]] == [("open", "system")]
     assert {"createdAt", "updatedAt"} <= set(body)
 
@@ -47,7 +73,9 @@ def test_patch_acknowledges_an_open_incident_and_records_who(operator_client, in
     body = response.json()["incident"]
     assert (body["_id"], body["status"]) == (incident.pk, "acknowledged")
     assert [(h["status"], h["changedBy"]) for h in body["statusHistory"]] == [
-        ("open", "system"), ("acknowledged", operator.email)]
+        ("open", "system"),
+        ("acknowledged", operator.email),
+    ]
     assert Incident.objects.get(pk=incident.pk).acknowledged_at is not None
 
 
@@ -67,8 +95,10 @@ def test_closed_is_final(operator_client, incident):
     response = operator_client.patch(f"/api/alerts/incidents/{incident.pk}", {"status": "open"})
 
     assert response.status_code == 400
-    assert response.json() == {"error": f"Incident {incident.pk} cannot move from closed to open.",
-                               "code": "invalid_transition"}
+    assert response.json() == {
+        "error": f"Incident {incident.pk} cannot move from closed to open.",
+        "code": "invalid_transition",
+    }
 
 
 def test_backwards_moves_are_refused(operator_client, incident):
@@ -95,13 +125,17 @@ def test_a_viewer_cannot_change_status(viewer_client, incident):
 
 
 def test_notes_are_appended_and_returned_with_the_incident(operator_client, incident, operator):
-    response = operator_client.post(f"/api/alerts/incidents/{incident.pk}/notes",
-                                    {"content": "Investigating upstream provider issues"})
+    response = operator_client.post(
+        f"/api/alerts/incidents/{incident.pk}/notes", {"content": "Investigating upstream provider issues"}
+    )
 
     assert response.status_code == 201
     (note,) = response.json()["incident"]["notes"]
     assert (note["userId"], note["userEmail"], note["content"]) == (
-        str(operator.pk), operator.email, "Investigating upstream provider issues")
+        str(operator.pk),
+        operator.email,
+        "Investigating upstream provider issues",
+    )
 
 
 @pytest.mark.parametrize("content", ["", "   ", None])

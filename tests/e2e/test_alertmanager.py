@@ -50,16 +50,24 @@ def free_port() -> int:
 def alertmanager(live_server, org, tmp_path: Path):
     assert BINARY, "prometheus-alertmanager is required (make test installs Debian's package)"
     access = Access(org, "owner", 4, ("read", "write", "manage_keys", "manage_users"))
-    _, key = api_key_create(organization=org, name="alertmanager", scope="ingestion", access=access,
-                            actor=Actor(system="test"))
+    _, key = api_key_create(
+        organization=org, name="alertmanager", scope="ingestion", access=access, actor=Actor(system="test")
+    )
     config = tmp_path / "alertmanager.yml"
     config.write_text(CONFIG.format(url=f"{live_server.url}/api/v1/alerts/webhook", key=key))
     port = free_port()
     log = (tmp_path / "alertmanager.log").open("w")
     process = subprocess.Popen(
-        [BINARY, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=debug"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            BINARY,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=debug",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -87,9 +95,12 @@ def wait_for(condition, log: Path, seconds: float = 60):
 
 
 def alert(name: str, service: str, ends_at: datetime) -> dict:
-    return {"labels": {"alertname": name, "service_id": service, "severity": "critical", "namespace": "prod"},
-            "annotations": {"summary": f"{name} on {service}", "description": "fired by the e2e test"},
-            "startsAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(), "endsAt": ends_at.isoformat()}
+    return {
+        "labels": {"alertname": name, "service_id": service, "severity": "critical", "namespace": "prod"},
+        "annotations": {"summary": f"{name} on {service}", "description": "fired by the e2e test"},
+        "startsAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        "endsAt": ends_at.isoformat(),
+    }
 
 
 def test_alertmanager_notifications_open_and_then_resolve_incidents(alertmanager, org):
@@ -98,11 +109,13 @@ def test_alertmanager_notifications_open_and_then_resolve_incidents(alertmanager
     alerts = [alert("HighCPU", "payment-api", later), alert("DiskFull", "ledger", later)]
 
     assert httpx.post(f"{base}/api/v2/alerts", json=alerts, timeout=10).status_code == 200
-    opened = wait_for(lambda: list(Incident.objects.for_org(org)) if Incident.objects.count() == 2 else None, log)
+    incidents = Incident.objects.for_org(org)
+    opened = wait_for(lambda: list(incidents.all()) if incidents.count() == 2 else None, log)
 
     assert {(i.title, i.service, i.severity, i.status) for i in opened} == {
         ("HighCPU on payment-api", "payment-api", "critical", "open"),
-        ("DiskFull on ledger", "ledger", "critical", "open")}
+        ("DiskFull on ledger", "ledger", "critical", "open"),
+    }
     assert Anomaly.objects.for_org(org).filter(service_id="payment-api").exists()
 
     now = datetime.now(UTC)
