@@ -250,3 +250,19 @@ def number(value: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float's range
         return None
     return result if result == result and abs(result) != float("inf") else None  # no NaN/inf
+
+
+def each_object(payload: Any, key: str, noun: str) -> list[tuple[dict, str]]:
+    """One object, a list of them, or {key: [...]}: each object with the path prefix its errors name."""
+    if isinstance(payload, list):
+        items, prefix = payload, ""
+    elif isinstance(payload, dict) and key in payload:
+        items, prefix = require_list(payload, key), key
+    else:
+        return [(require_dict(payload), "")]
+    if not items:
+        raise InvalidPayload(f"'{prefix or 'payload'}' is an empty list: there is no {noun} in it.")
+    return [
+        (require_dict(item, f"'{prefix}[{index}]'"), f"{prefix}[{index}].")
+        for index, item in enumerate(items)
+    ]

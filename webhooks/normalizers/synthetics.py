@@ -17,13 +17,12 @@ from webhooks.normalizers.base import (
     InvalidPayload,
     NormalizedAlert,
     Normalizer,
+    each_object,
     first_text,
     map_severity,
     normalizers,
     number,
     optional_dict,
-    require_dict,
-    require_list,
     string_map,
     timestamp,
 )
@@ -51,18 +50,7 @@ class SyntheticsNormalizer(Normalizer):
     name = "synthetics"
 
     def normalize(self, payload: Any) -> list[NormalizedAlert]:
-        if isinstance(payload, list):
-            items, prefix = payload, ""
-        elif isinstance(payload, dict) and "results" in payload:
-            items, prefix = require_list(payload, "results"), "results"
-        else:
-            return [self._result(require_dict(payload), "")]
-        if not items:
-            raise InvalidPayload(f"'{prefix or 'payload'}' is an empty list: there is no check result in it.")
-        return [
-            self._result(require_dict(item, f"'{prefix}[{index}]'"), f"{prefix}[{index}].")
-            for index, item in enumerate(items)
-        ]
+        return [self._result(raw, where) for raw, where in each_object(payload, "results", "check result")]
 
     def _result(self, raw: dict, where: str) -> NormalizedAlert:
         check_id = first_text(raw.get("check_id"), raw.get("check_name"))

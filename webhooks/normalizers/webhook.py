@@ -16,14 +16,13 @@ from webhooks.normalizers.base import (
     InvalidPayload,
     NormalizedAlert,
     Normalizer,
+    each_object,
     first_text,
     identity_of,
     map_severity,
     normalizers,
     number,
     optional_dict,
-    require_dict,
-    require_list,
     stable_fingerprint,
     string_map,
     timestamp,
@@ -44,18 +43,7 @@ class WebhookNormalizer(Normalizer):
     name = "webhook"
 
     def normalize(self, payload: Any) -> list[NormalizedAlert]:
-        if isinstance(payload, list):
-            items, prefix = payload, ""
-        elif isinstance(payload, dict) and "alerts" in payload:
-            items, prefix = require_list(payload, "alerts"), "alerts"
-        else:
-            return [self._alert(require_dict(payload), "")]
-        if not items:
-            raise InvalidPayload(f"'{prefix or 'payload'}' is an empty list: there is no alert in it.")
-        return [
-            self._alert(require_dict(item, f"'{prefix}[{index}]'"), f"{prefix}[{index}].")
-            for index, item in enumerate(items)
-        ]
+        return [self._alert(raw, where) for raw, where in each_object(payload, "alerts", "alert")]
 
     def _alert(self, raw: dict, where: str) -> NormalizedAlert:
         labels = string_map(optional_dict(raw, "labels", where))
