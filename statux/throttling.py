@@ -52,15 +52,14 @@ def window_increment(counter: str, *, ttl_seconds: int) -> int:
 
 
 class HeaderThrottle(BaseThrottle):
+    """Subclasses name their `scope` and define `get_cache_key(request, view)` (None: not limited)."""
+
     scope = ""
     THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
     def __init__(self) -> None:
         self.num_requests, self.duration = parse_rate(self.THROTTLE_RATES[self.scope])
         self.count: int | None = None
-
-    def get_cache_key(self, request, view) -> str | None:
-        raise NotImplementedError(".get_cache_key() must be overridden")  # pragma: no cover - interface
 
     def allow_request(self, request, view) -> bool:
         key = self.get_cache_key(request, view)
