@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from statux.audit import Actor
 from statux.console import forms
-from statux.console.views import _not_found, requires
-from statux.errors import NotFound, StatuxError
+from statux.console.views import _not_found, create_shown_once, requires
+from statux.errors import NotFound
 from webhooks import selectors, services
 from webhooks.models import InboundEvent, InboundStatus, WebhookConfig
 
@@ -102,17 +102,15 @@ def webhook_list_view(request: HttpRequest) -> HttpResponse:
 def webhook_create_view(request: HttpRequest) -> HttpResponse:
     """POST /console/ingestion/webhooks/create/: renders the ingest URL with its key once."""
     form = forms.WebhookConfigCreateForm(request.POST)
-    if not form.is_valid():
-        return _webhooks_page(request, form=form, status=400)
-    try:
+
+    def create(data: dict) -> HttpResponse:
         config, raw = services.webhook_config_create(
-            organization=request.organization, actor=Actor.from_request(request), **form.cleaned_data
+            organization=request.organization, actor=Actor.from_request(request), **data
         )
-    except StatuxError as exc:
-        messages.error(request, exc.message)
-        return _webhooks_page(request, form=form, status=exc.status)
-    messages.success(request, f"Webhook config “{config.name}” created.")
-    return _webhooks_page(request, shown_config=config, raw_key=raw)
+        messages.success(request, f"Webhook config “{config.name}” created.")
+        return _webhooks_page(request, shown_config=config, raw_key=raw)
+
+    return create_shown_once(request, form, _webhooks_page, create)
 
 
 @requires("write")

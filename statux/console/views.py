@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -154,6 +155,27 @@ def _members_page(
     return render(request, "console/members/list.html", context, status=status)
 
 
+def create_shown_once(
+    request: HttpRequest,
+    form: Any,
+    page: Callable[..., HttpResponse],
+    create: Callable[[dict], HttpResponse],
+    *,
+    form_kwarg: str = "form",
+) -> HttpResponse:
+    """Validate, create through a service, and answer with the page that shows the new secret this once.
+
+    Invalid input and refusals re-render the page with the form and the reason instead of redirecting.
+    """
+    if not form.is_valid():
+        return page(request, **{form_kwarg: form}, status=400)
+    try:
+        return create(form.cleaned_data)
+    except StatuxError as exc:
+        messages.error(request, exc.message)
+        return page(request, **{form_kwarg: form}, status=exc.status)
+
+
 def _membership(request: HttpRequest, user_id: uuid.UUID) -> Membership | None:
     try:
         return selectors.membership_get(organization=request.organization, user_id=str(user_id))
@@ -174,20 +196,18 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
 def member_invite_view(request: HttpRequest) -> HttpResponse:
     """POST /console/members/invite/: renders the invitation link once instead of redirecting."""
     form = forms.InvitationCreateForm(request.POST, access=request.access)
-    if not form.is_valid():
-        return _members_page(request, invite_form=form, status=400)
-    try:
+
+    def invite(data: dict) -> HttpResponse:
         invitation, token = services.invitation_create(
             organization=request.organization,
             access=request.access,
             actor=Actor.from_request(request),
-            **form.cleaned_data,
+            **data,
         )
-    except StatuxError as exc:
-        messages.error(request, exc.message)
-        return _members_page(request, invite_form=form, status=exc.status)
-    messages.success(request, f"Invitation for {invitation.email} created and emailed.")
-    return _members_page(request, invite_link=services.invitation_url(token), invitation=invitation)
+        messages.success(request, f"Invitation for {invitation.email} created and emailed.")
+        return _members_page(request, invite_link=services.invitation_url(token), invitation=invitation)
+
+    return create_shown_once(request, form, _members_page, invite, form_kwarg="invite_form")
 
 
 @requires("manage_users")
@@ -289,20 +309,18 @@ def key_list_view(request: HttpRequest) -> HttpResponse:
 def key_create_view(request: HttpRequest) -> HttpResponse:
     """POST /console/keys/create/: renders the full key once instead of redirecting."""
     form = forms.ApiKeyCreateForm(request.POST, access=request.access)
-    if not form.is_valid():
-        return _keys_page(request, form=form, status=400)
-    try:
+
+    def create(data: dict) -> HttpResponse:
         key, raw = services.api_key_create(
             organization=request.organization,
             access=request.access,
             actor=Actor.from_request(request),
-            **form.cleaned_data,
+            **data,
         )
-    except StatuxError as exc:
-        messages.error(request, exc.message)
-        return _keys_page(request, form=form, status=exc.status)
-    messages.success(request, f"API key “{key.name}” created.")
-    return _keys_page(request, created_key=key, raw_key=raw)
+        messages.success(request, f"API key “{key.name}” created.")
+        return _keys_page(request, created_key=key, raw_key=raw)
+
+    return create_shown_once(request, form, _keys_page, create)
 
 
 @requires("manage_keys")
