@@ -87,7 +87,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded run serves requests on threads: take the write lock up front and wait for it, and
     # give tests a file database, since threads cannot share one in-memory connection safely.
     DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-statux.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-statux.sqlite3"))
+    }
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -227,6 +229,11 @@ BEDROCK_MODEL_ID = env.str("BEDROCK_MODEL_ID", default="anthropic.claude-3-5-son
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="")
+# After AI_PROVIDER, in order; the deterministic engine always ends the chain.
+AI_PROVIDER_FALLBACKS = env.list("AI_PROVIDER_FALLBACKS", default=[])
+AI_REQUEST_TIMEOUT_SECONDS = env.float("AI_REQUEST_TIMEOUT_SECONDS", default=30.0)
+AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=3)
+AI_MAX_OUTPUT_TOKENS = env.int("AI_MAX_OUTPUT_TOKENS", default=1200)
 STATUS_CHECK_TIMEOUT_SECONDS = env.float("STATUS_CHECK_TIMEOUT_SECONDS", default=1.0)
 
 # Ingestion, dedup and grouping (webhooks, analyses).
