@@ -234,6 +234,43 @@ AI_PROVIDER_FALLBACKS = env.list("AI_PROVIDER_FALLBACKS", default=[])
 AI_REQUEST_TIMEOUT_SECONDS = env.float("AI_REQUEST_TIMEOUT_SECONDS", default=30.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=3)
 AI_MAX_OUTPUT_TOKENS = env.int("AI_MAX_OUTPUT_TOKENS", default=1200)
+# Analysis pipeline: auto-trigger, cache, context sources (Issue 5).
+ANALYSIS_AUTO_MIN_SEVERITY = env.str("ANALYSIS_AUTO_MIN_SEVERITY", default="warning")  # or "off"
+ANALYSIS_CACHE_TTL_SECONDS = env.int("ANALYSIS_CACHE_TTL_SECONDS", default=3600)
+LOG_BACKEND = env.str("LOG_BACKEND", default="")  # loki, elastic, datadog, mock; empty: no logs
+LOKI_URL = env.str("LOKI_URL", default="")
+LOKI_SERVICE_LABEL = env.str("LOKI_SERVICE_LABEL", default="app")
+ELASTIC_URL = env.str("ELASTIC_URL", default="")
+ELASTIC_INDEX = env.str("ELASTIC_INDEX", default="logs-*")
+ELASTIC_API_KEY = env.str("ELASTIC_API_KEY", default="")
+ELASTIC_SERVICE_FIELD = env.str("ELASTIC_SERVICE_FIELD", default="service.name")
+DATADOG_API_URL = env.str("DATADOG_API_URL", default="https://api.datadoghq.com")
+DATADOG_API_KEY = env.str("DATADOG_API_KEY", default="")
+DATADOG_APP_KEY = env.str("DATADOG_APP_KEY", default="")
+LOG_REQUEST_TIMEOUT_SECONDS = env.float("LOG_REQUEST_TIMEOUT_SECONDS", default=5.0)
+# off: no cluster context; incluster: the pod's service account; kubeconfig: KUBECONFIG's file.
+KUBERNETES_MODE = env.str("KUBERNETES_MODE", default="off")
+KUBECONFIG = env.str("KUBECONFIG", default="")
+KUBERNETES_CONTEXT = env.str("KUBERNETES_CONTEXT", default="")
+KUBERNETES_REQUEST_TIMEOUT_SECONDS = env.float("KUBERNETES_REQUEST_TIMEOUT_SECONDS", default=5.0)
+
+# Policy engine defaults, used where an organization has no guardrail policy of its own.
+REMEDIATION_ALLOWED_NAMESPACES = env.list("REMEDIATION_ALLOWED_NAMESPACES", default=["*"])
+REMEDIATION_APPROVAL_REQUIRED_ACTIONS = env.list(
+    "REMEDIATION_APPROVAL_REQUIRED_ACTIONS", default=["restart_pod", "scale_deployment"]
+)
+REMEDIATION_AUTO_EXECUTE_ACTIONS = env.list("REMEDIATION_AUTO_EXECUTE_ACTIONS", default=["restart_pod"])
+REMEDIATION_DRY_RUN_DEFAULT = env.bool("REMEDIATION_DRY_RUN_DEFAULT", default=True)
+REMEDIATION_MAX_REPLICAS = env.int("REMEDIATION_MAX_REPLICAS", default=20)
+
+# Usage budgets and billing (Issue 5). Limits per plan; an organization may override them.
+BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="self_hosted")  # or "stripe"
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # empty: Stripe's own API
+STRIPE_PRICE_IDS = env.dict("STRIPE_PRICE_IDS", default={})  # plan=price id, e.g. team=price_123
+USAGE_THRESHOLDS_PERCENT = env.list("USAGE_THRESHOLDS_PERCENT", cast=int, default=[80, 100])
+AI_COST_PER_1K_INPUT_TOKENS = env.float("AI_COST_PER_1K_INPUT_TOKENS", default=0.003)
+AI_COST_PER_1K_OUTPUT_TOKENS = env.float("AI_COST_PER_1K_OUTPUT_TOKENS", default=0.015)
 STATUS_CHECK_TIMEOUT_SECONDS = env.float("STATUS_CHECK_TIMEOUT_SECONDS", default=1.0)
 
 # Ingestion, dedup and grouping (webhooks, analyses).
