@@ -1,6 +1,14 @@
 from django.contrib import admin, messages
 
-from analyses.models import Incident, IncidentEvent, IncidentNote
+from analyses.models import (
+    Analysis,
+    AnalysisCacheEntry,
+    AnalysisEvent,
+    AnalysisSettings,
+    Incident,
+    IncidentEvent,
+    IncidentNote,
+)
 from analyses.services import incident_change_status
 from statux.audit import Actor
 from statux.errors import StatuxError
@@ -86,3 +94,81 @@ class IncidentNoteAdmin(admin.ModelAdmin):
     list_display = ("created_at", "incident", "author")
     search_fields = ("incident__id", "author", "content")
     list_select_related = ("incident",)
+
+
+class AnalysisEventInline(admin.TabularInline):
+    model = AnalysisEvent
+    extra = 0
+    fields = (
+        "created_at",
+        "event_type",
+        "provider",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "duration_ms",
+        "message",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "incident",
+        "organization",
+        "status",
+        "severity",
+        "provider",
+        "confidence",
+        "cache_hit",
+        "budget_limited",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        "provider",
+        "trigger",
+        "source_product",
+        "cache_hit",
+        "budget_limited",
+        "organization",
+    )
+    search_fields = ("id", "incident__id", "incident__title", "summary", "root_cause")
+    list_select_related = ("organization", "incident")
+    raw_id_fields = ("incident",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "started_at",
+        "completed_at",
+        "processing_ms",
+        "context_hash",
+    )
+    inlines = [AnalysisEventInline]
+
+
+@admin.register(AnalysisCacheEntry)
+class AnalysisCacheEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "context_hash",
+        "organization",
+        "provider",
+        "hits",
+        "created_at",
+        "expires_at",
+        "last_hit_at",
+    )
+    list_filter = ("provider", "organization")
+    search_fields = ("context_hash",)
+    list_select_related = ("organization",)
+
+
+@admin.register(AnalysisSettings)
+class AnalysisSettingsAdmin(admin.ModelAdmin):
+    list_display = ("organization", "auto_analyze", "min_severity")
+    list_filter = ("auto_analyze", "min_severity")
+    list_select_related = ("organization",)

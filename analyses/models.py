@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -204,3 +206,154 @@ class KnowledgeBaseEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.id} {self.service_id}"
+
+
+class AnalysisStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class AnalysisTrigger(models.TextChoices):
+    AUTO = "auto"  # a new incident at or above the organization's minimum severity
+    MANUAL = "manual"  # a person or API client asked (insights POST, diagnosis, console)
+
+
+class SourceProduct(models.TextChoices):
+    ALERTING = "alerting"
+    SYNTHETICS = "synthetics"
+
+
+class Analysis(TenantModel):
+    """One explanation of one incident ("insight" on the Statux surface, "diagnosis" on AI-SRE)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="analyses")
+    status = models.CharField(max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING)
+    trigger = models.CharField(max_length=16, choices=AnalysisTrigger.choices, default=AnalysisTrigger.MANUAL)
+    requested_by = models.CharField(max_length=200, blank=True, default="")  # email, "apikey:…", "system"
+    source_product = models.CharField(
+        max_length=16, choices=SourceProduct.choices, default=SourceProduct.ALERTING
+    )
+    summary = models.TextField(blank=True, default="")
+    root_cause = models.TextField(blank=True, default="")
+    recommendations = models.JSONField(default=list, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True, default="")
+    confidence = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    suggested_actions = models.JSONField(default=list, blank=True)  # catalog actions only; verdicts at read
+    signatures = models.JSONField(default=list, blank=True)  # [{"key", "title", "score", "evidence"}]
+    matched_playbooks = models.JSONField(default=list, blank=True)
+    # What the analysis looked at, for the diagnosis answer: k8s_context, log_lines, deploy_correlation,
+    # similar_incidents, and where a source was unavailable, why.
+    context = models.JSONField(default=dict, blank=True)
+    context_hash = models.CharField(max_length=64, blank=True, default="")
+    provider = models.CharField(max_length=32, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_hit = models.BooleanField(default=False)
+    budget_limited = models.BooleanField(default=False)  # paid providers skipped: the budget is spent
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    processing_ms = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "analyses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=AnalysisStatus.values), name="analysis_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="analysis_org_created"),
+            models.Index(fields=["organization", "status", "-created_at"], name="analysis_org_status"),
+            models.Index(fields=["organization", "severity", "-created_at"], name="analysis_org_severity"),
+            models.Index(
+                fields=["organization", "source_product", "-created_at"], name="analysis_org_product"
+            ),
+            models.Index(fields=["incident", "-created_at"], name="analysis_incident_created"),
+            models.Index(fields=["status", "created_at"], name="analysis_status_created"),  # the watchdog
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.status}"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class AnalysisEventType(models.TextChoices):
+    QUEUED = "queued"
+    STARTED = "started"
+    CONTEXT_BUILT = "context_built"
+    PRE_ANALYSIS = "pre_analysis"
+    CACHE_HIT = "cache_hit"
+    BUDGET_LIMITED = "budget_limited"
+    PROVIDER_CALLED = "provider_called"
+    PROVIDER_FAILED = "provider_failed"
+    FALLBACK = "fallback"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REQUEUED = "requeued"
+
+
+class AnalysisEvent(TenantModel):
+    """An audit line of one analysis: who was asked, what it cost, what went wrong."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=32, choices=AnalysisEventType.choices)
+    provider = models.CharField(max_length=32, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["analysis", "created_at"], name="analysis_event_analysis")]
+
+    def __str__(self) -> str:
+        return f"{self.analysis_id} {self.event_type}"
+
+
+class AnalysisCacheEntry(TenantModel):
+    """A diagnosis reusable for an identical incident context until `expires_at`."""
+
+    context_hash = models.CharField(max_length=64)
+    result = models.JSONField()  # {"diagnosis": {...}, "provider", "model"}
+    provider = models.CharField(max_length=32, blank=True, default="")
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    last_hit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "analysis cache entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "context_hash"], name="analysis_cache_one_per_hash"
+            )
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="analysis_cache_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.context_hash[:12]} ({self.hits} hits)"
+
+
+class AnalysisSettings(TenantModel):
+    """An organization's analysis policy; without a row the settings' defaults apply."""
+
+    auto_analyze = models.BooleanField(default=True)
+    min_severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+
+    class Meta:
+        verbose_name_plural = "analysis settings"
+        constraints = [models.UniqueConstraint(fields=["organization"], name="analysis_settings_one_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} auto={self.auto_analyze} min={self.min_severity}"
