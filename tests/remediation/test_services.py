@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from remediation.models import GuardrailPolicy
 from remediation.services import InvalidGuardrailPolicy, guardrail_policy_create, guardrail_policy_update
@@ -176,3 +177,12 @@ def test_repeated_names_in_a_list_are_stored_once(org, make_policy):
     policy = make_policy(org, name="acme", denied_namespaces=["kube-system", "kube-*", "kube-system"])
 
     assert GuardrailPolicy.objects.get(pk=policy.pk).denied_namespaces == ["kube-system", "kube-*"]
+
+
+def test_the_database_refuses_a_second_enabled_policy_in_one_organization(org, make_policy):
+    make_policy(org, name="first")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GuardrailPolicy.objects.create(organization=org, name="sneaked-in", enabled=True)
+
+    assert list(GuardrailPolicy.objects.values_list("name", flat=True)) == ["first"]
