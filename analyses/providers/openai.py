@@ -30,7 +30,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 @ai_providers.register
 class OpenAICompatibleProvider(ChatModelProvider):
-    """POSTs `{base_url}/chat/completions`; takes an httpx client, or builds one with our timeouts."""
+    """POSTs `{base_url}/chat/completions` with our timeouts, through the httpx client given, if any."""
 
     name = "openai"
     label = "The OpenAI-compatible endpoint"
@@ -49,9 +49,10 @@ class OpenAICompatibleProvider(ChatModelProvider):
         self.url = f"{base_url.rstrip('/')}/chat/completions"
         self.api_key = api_key
         self.timeout_seconds = timeout_seconds
-        self.client = client or httpx.Client(
-            timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
-        )
+        self.timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
+        # Without a client, httpx.post opens and closes one per request: the chain builds a provider
+        # per analysis and nothing would close a client it kept.
+        self.post = client.post if client is not None else httpx.post
 
     @classmethod
     def from_settings(cls) -> OpenAICompatibleProvider:
@@ -78,7 +79,7 @@ class OpenAICompatibleProvider(ChatModelProvider):
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
-            response = self.client.post(self.url, json=body, headers=headers)
+            response = self.post(self.url, json=body, headers=headers, timeout=self.timeout)
         except httpx.TimeoutException as exc:
             raise ProviderUnavailable(
                 f"{self.label} {self.url} did not answer within {self.timeout_seconds:g} s: {exc!r}"

@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 
+import httpx
 import pytest
 from werkzeug import Request, Response
 
@@ -106,6 +107,19 @@ def test_it_sends_no_authorization_without_a_key_and_counts_no_usage_when_none_c
 
     assert "Authorization" not in httpserver.log[0][0].headers
     assert (result.input_tokens, result.output_tokens) == (0, 0)
+
+
+def test_it_sends_through_the_client_it_is_given(httpserver, incident_context):
+    httpserver.expect_request(PATH, headers={"X-Gateway-Team": "sre"}).respond_with_json(
+        chat_answer(json.dumps(valid_answer()))
+    )
+    with httpx.Client(headers={"X-Gateway-Team": "sre"}) as client:
+        provider = OpenAICompatibleProvider(base_url=httpserver.url_for("/v1"), model="m", client=client)
+
+        result = provider.diagnose(incident_context)
+
+    assert result.diagnosis.summary == valid_answer()["summary"]
+    assert httpserver.log[0][0].headers["X-Gateway-Team"] == "sre"
 
 
 def test_a_429_is_retried_after_its_retry_after(httpserver, provider, sleeps, incident_context):
@@ -258,7 +272,7 @@ def test_from_settings_posts_to_the_configured_endpoint_with_the_key(httpserver,
     provider = ai_providers.get("openai").from_settings()
     result = provider.diagnose(incident_context)
 
-    assert (result.model, provider.client.timeout.read, provider.client.timeout.connect) == ("m", 7.0, 5.0)
+    assert (result.model, provider.timeout.read, provider.timeout.connect) == ("m", 7.0, 5.0)
     assert (posted(httpserver)[0]["model"], posted(httpserver)[0]["max_tokens"]) == ("m", 333)
 
 
