@@ -110,8 +110,9 @@ class HttpLogBackend(LogBackend):
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            timeout = self.client.timeout.read
-            raise LogBackendError(f"{self.name} did not answer within {timeout:g}s") from exc
+            timeout = self.client.timeout.read or self.client.timeout.connect
+            within = f" within {timeout:g}s" if timeout else ""
+            raise LogBackendError(f"{self.name} did not answer{within}") from exc
         except httpx.HTTPError as exc:
             raise LogBackendError(f"{self.name} is unreachable at {self.client.base_url}: {exc}") from exc
         if response.is_error:
