@@ -238,7 +238,7 @@ SIGNATURES: tuple[Signature, ...] = (
             ),
         ),
         explained_by=frozenset(
-            {"oom_killed", "image_pull", "dns_failure", "certificate_expiry", "connection_pool", "bad_deploy"}
+            {"oom_killed", "image_pull", "dns_failure", "certificate_expiry", "connection_pool"}
         ),
     ),
     Signature(
@@ -611,7 +611,6 @@ SIGNATURES: tuple[Signature, ...] = (
                 "oom_killed",
                 "crash_loop",
                 "disk_pressure",
-                "bad_deploy",
                 "node_not_ready",
             }
         ),
@@ -670,7 +669,6 @@ SIGNATURES: tuple[Signature, ...] = (
                 "dependency_timeout",
                 "memory_leak",
                 "queue_backlog",
-                "bad_deploy",
             }
         ),
     ),
@@ -1246,7 +1244,8 @@ def detect_signatures(context: IncidentContext) -> tuple[SignatureMatch, ...]:
     """Every known failure class the context shows, strongest first.
 
     A symptom (crash loop, 5xx, latency) whose recognised cause is also present ranks below that
-    cause, so the first match is the one to act on.
+    cause, so the first match is the one to act on. A recent deploy is not such a cause: timing alone
+    proves less than a termination reason, so the engine weighs it separately.
     """
     fields = evidence_fields(context)
     matches = [found for signature in SIGNATURES if (found := _match(signature, fields)) is not None]
