@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import hmac
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
+from statux import auth_cache
 from statux.models import ApiKey, hash_secret
 
 API_KEY_PREFIX = "isage_"
@@ -57,19 +60,36 @@ def presented_api_key(request: Request) -> str:
     return request.query_params.get("api_key", "").strip()
 
 
-def api_key_lookup(raw_key: str) -> ApiKey:
-    key = ApiKey.objects.select_related("organization").filter(key_hash=hash_secret(raw_key)).first()
-    if key is None:
+def api_key_lookup(raw_key: str, *, request: Any = None) -> ApiKey:
+    """The key's row, from this process's cache when a request carries a current auth version."""
+    key_hash = hash_secret(raw_key)
+
+    def load() -> ApiKey | None:
+        return ApiKey.objects.select_related("organization").filter(key_hash=key_hash).first()
+
+    row = auth_cache.cached(request, ("key", key_hash), load) if request is not None else load()
+    if row is None:
         raise exceptions.AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+    key = _detached(row)
     if key.revoked_at is not None:
         raise exceptions.AuthenticationFailed("This API key has been revoked.", code="api_key_revoked")
-    if key.expires_at is not None and key.expires_at <= timezone.now():
-        raise exceptions.AuthenticationFailed("This API key has expired.", code="api_key_expired")
     now = timezone.now()
+    if key.expires_at is not None and key.expires_at <= now:  # from the cached row too: expiry bumps nothing
+        raise exceptions.AuthenticationFailed("This API key has expired.", code="api_key_expired")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
-        # Conditional update, at most once a minute per key: no write on every request.
+        # Conditional update, at most once a minute per key and process: no write on every request.
+        # update() sends no signal, which is right here: when a key was last used authorizes nothing.
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        row.last_used_at = key.last_used_at = now
     return key
+
+
+def _detached(row: Any) -> Any:
+    """A copy for one request, so a view that changes what it is handed leaves the cached row alone."""
+    instance = copy.copy(row)
+    if "organization" in row._state.fields_cache:
+        instance.organization = copy.copy(row.organization)
+    return instance
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -84,7 +104,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             if static is not None:
                 return KeyPrincipal(f"apikey:{static.key_id}"), static
             raise exceptions.AuthenticationFailed("Invalid API key.", code="invalid_api_key")
-        key = api_key_lookup(raw)
+        key = api_key_lookup(raw, request=request)
         return KeyPrincipal(f"apikey:{key.key_id}", key), key
 
     def authenticate_header(self, request: Request) -> str:
@@ -101,9 +121,35 @@ def static_key_match(raw: str) -> StaticKey | None:
 class OrgJWTAuthentication(JWTAuthentication):
     """simplejwt bearer tokens; the `org` claim names the organization the token was issued for.
 
-    The user and the membership of the token's organization come back in one query; tenant
-    resolution reuses that membership instead of asking again.
+    The user and the membership of the token's organization come back in one query, cached per
+    process under the auth version (`statux.auth_cache`); tenant resolution reuses that membership
+    instead of asking again.
     """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        validated_token = self.presented_token(request)
+        if validated_token is None:
+            return None
+        cache_key = (
+            "jwt",
+            str(validated_token.get(api_settings.USER_ID_CLAIM)),
+            str(validated_token.get("org")),
+            validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) if api_settings.CHECK_REVOKE_TOKEN else None,
+        )
+        user = auth_cache.cached(request, cache_key, lambda: self.get_user(validated_token))
+        return _detached_user(user), validated_token
+
+    def presented_token(self, request: Request) -> Any:
+        """The request's validated token (checked once per request), or None without a bearer JWT."""
+        http = getattr(request, "_request", request)
+        validated_token = getattr(http, "statux_jwt", None)
+        if validated_token is None:
+            header = self.get_header(request)
+            raw_token = self.get_raw_token(header) if header is not None else None
+            if raw_token is None:
+                return None
+            validated_token = http.statux_jwt = self.get_validated_token(raw_token)
+        return validated_token
 
     def get_user(self, validated_token: Any) -> Any:
         from statux.models import Membership
@@ -119,6 +165,34 @@ class OrgJWTAuthentication(JWTAuthentication):
                 membership.user.token_membership = membership
                 return membership.user
         return super().get_user(validated_token)
+
+
+def _detached_user(cached_user: Any) -> Any:
+    user = copy.copy(cached_user)
+    if (membership := getattr(cached_user, "token_membership", None)) is not None:
+        user.token_membership = _detached(membership)
+        user.token_membership.user = user
+    return user
+
+
+def presented_identity(request: Request) -> tuple[Any, Any] | None:
+    """`(user, auth)` as authentication is about to find them, without I/O, or None if unknown.
+
+    Only names the rate-limit counters counted in the auth round trip (`statux.auth_cache.prefetch`);
+    it grants nothing. A JWT is verified first; an API key's row comes from this process's cache,
+    however old (its id and rate never change).
+    """
+    raw = presented_api_key(request)
+    if raw:
+        key = auth_cache.peek(("key", hash_secret(raw))) if raw.startswith(API_KEY_PREFIX) else None
+        return (KeyPrincipal(f"apikey:{key.key_id}", key), key) if key is not None else None
+    try:
+        validated_token = OrgJWTAuthentication().presented_token(request)
+    except exceptions.AuthenticationFailed:  # authentication raises it again, in its place
+        return None
+    if validated_token is None or not validated_token.get(api_settings.USER_ID_CLAIM):
+        return None
+    return SimpleNamespace(pk=validated_token[api_settings.USER_ID_CLAIM]), validated_token
 
 
 class CsrfSessionAuthentication(authentication.SessionAuthentication):

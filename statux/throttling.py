@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -29,13 +30,28 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 @functools.cache
-def _redis() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
+    """One client (and connection pool) per process, decided at first use; None without Redis."""
     return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+def redis_round_trip(counters: Sequence[tuple[str, int]], *, read: str) -> tuple[list[int], bytes | None]:
+    """Count one more request in each `(counter, ttl_seconds)` window and GET `read`, in one round trip.
+
+    A window's key names its window, so refreshing the expiry on every increment is harmless.
+    """
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.get(read)
+    for counter, ttl_seconds in counters:
+        pipe.incr(counter)
+        pipe.expire(counter, ttl_seconds)
+    value, *results = pipe.execute()
+    return [int(count) for count in results[::2]], value
 
 
 def window_increment(counter: str, *, ttl_seconds: int) -> int:
     """Count one more request in a window; one Redis round trip (the cache API needs three)."""
-    client = _redis()
+    client = redis_client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         pipe.incr(counter)
@@ -61,14 +77,26 @@ class HeaderThrottle(BaseThrottle):
         self.num_requests, self.duration = parse_rate(self.THROTTLE_RATES[self.scope])
         self.count: int | None = None
 
-    def allow_request(self, request, view) -> bool:
+    def window(self, request, view) -> tuple[str, int] | None:
+        """The counter this request counts in and its TTL, without I/O; None when not limited.
+
+        `statux.auth_cache.prefetch` counts it early, with the request as it will be once authenticated.
+        """
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
-        now = time.time()
-        window = int(now // self.duration)
+            return None
+        window = int(time.time() // self.duration)
         self.reset_at = (window + 1) * self.duration
-        self.count = window_increment(f"{key}:{self.duration}:{window}", ttl_seconds=self.duration + 1)
+        return f"{key}:{self.duration}:{window}", self.duration + 1
+
+    def allow_request(self, request, view) -> bool:
+        counter = self.window(request, view)
+        if counter is None:
+            return True
+        counted = getattr(getattr(request, "_request", request), "statux_window_counts", None) or {}
+        name, ttl_seconds = counter
+        # Counted already in the auth round trip, unless identity or window changed since (then count here).
+        self.count = counted.pop(name) if name in counted else window_increment(name, ttl_seconds=ttl_seconds)
         return self.count <= self.num_requests
 
     def wait(self) -> float:
@@ -89,11 +117,13 @@ class ClientRateThrottle(HeaderThrottle):
 
     scope = "client"
 
-    def allow_request(self, request, view) -> bool:
+    def window(self, request, view) -> tuple[str, int] | None:
         key = getattr(request, "auth", None)
         if isinstance(key, ApiKey) and key.rate_limit_rps:
             self.num_requests, self.duration = key.rate_limit_rps, 1
-        return super().allow_request(request, view)
+        else:
+            self.num_requests, self.duration = parse_rate(self.THROTTLE_RATES[self.scope])
+        return super().window(request, view)
 
     def get_cache_key(self, request, view) -> str | None:
         key = getattr(request, "auth", None)
