@@ -9,4 +9,5 @@ class AnalysesConfig(AppConfig):
 
     def ready(self) -> None:
         import_integrations("analyses.logs")
+        import_integrations("analyses.providers")
         from analyses import metrics  # noqa: F401  registers the incident gauges

@@ -215,6 +215,9 @@ class AnalysisStatus(models.TextChoices):
     FAILED = "failed"
 
 
+ANALYSIS_STATUSES_IN_FLIGHT = [AnalysisStatus.PENDING, AnalysisStatus.PROCESSING]
+
+
 class AnalysisTrigger(models.TextChoices):
     AUTO = "auto"  # a new incident at or above the organization's minimum severity
     MANUAL = "manual"  # a person or API client asked (insights POST, diagnosis, console)

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import django_filters
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from rest_framework.exceptions import ValidationError
 
 from analyses.models import (
     ACTIVE_STATUSES,
+    Analysis,
+    AnalysisEvent,
+    AnalysisStatus,
+    AnalysisTrigger,
     Incident,
     IncidentEvent,
     IncidentEventType,
     IncidentNote,
     IncidentStatus,
+    SourceProduct,
 )
 from statux.errors import NotFound
 from statux.models import Organization, Severity
@@ -181,3 +200,95 @@ def activity_list(*, organization: Organization) -> QuerySet[IncidentEvent]:
         .filter(event_type__in=ACTIVITY_EVENT_TYPES)
         .order_by("-created_at", "-id")
     )
+
+
+# --- Analyses (Issue 5) ---
+
+
+class InsightFilter(django_filters.FilterSet):
+    """Statux insights list filters, named as on the wire (camelCase)."""
+
+    status = django_filters.ChoiceFilter(field_name="status", choices=AnalysisStatus.choices)
+    severity = django_filters.ChoiceFilter(field_name="severity", choices=Severity.choices)
+    sourceProduct = django_filters.ChoiceFilter(field_name="source_product", choices=SourceProduct.choices)
+    incidentId = django_filters.CharFilter(field_name="incident_id")
+    provider = django_filters.CharFilter(field_name="provider")
+    trigger = django_filters.ChoiceFilter(field_name="trigger", choices=AnalysisTrigger.choices)
+    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ordering = django_filters.OrderingFilter(
+        fields=(("created_at", "createdAt"), ("completed_at", "completedAt"), ("confidence", "confidence"))
+    )
+
+    class Meta:
+        model = Analysis
+        fields: list[str] = []
+
+
+def analysis_list(*, organization: Organization, filters: Mapping[str, str]) -> QuerySet[Analysis]:
+    analyses = Analysis.objects.for_org(organization).select_related("incident").order_by("-created_at")
+    filterset = InsightFilter(filters, queryset=analyses)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def analysis_get(*, organization: Organization, analysis_id: Any) -> Analysis:
+    analysis = (
+        Analysis.objects.for_org(organization)
+        .select_related("incident")
+        .filter(pk=_uuid_or_none(analysis_id))
+        .first()
+    )
+    if analysis is None:
+        raise NotFound(f"Insight {analysis_id} not found.")
+    return analysis
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def analysis_events(*, analysis: Analysis) -> QuerySet[AnalysisEvent]:
+    return AnalysisEvent.objects.filter(analysis=analysis).order_by("created_at", "id")
+
+
+def analysis_latest(*, incident: Incident) -> Analysis | None:
+    """The newest finished analysis of the incident, else the one in flight, else None."""
+    analyses = Analysis.objects.filter(incident=incident).order_by("-created_at")
+    return analyses.filter(status=AnalysisStatus.COMPLETED).first() or analyses.first()
+
+
+def analysis_stats(*, organization: Organization) -> dict[str, Any]:
+    """Counts by status, severity and source product; processing time, cache hit rate, tokens. 4 queries."""
+    analyses = Analysis.objects.for_org(organization)
+
+    def counted(field: str) -> dict[str, int]:
+        rows = analyses.order_by().values_list(field).annotate(n=Count("pk"))
+        return {key or "unknown": n for key, n in rows}
+
+    totals = analyses.aggregate(
+        total=Count("pk"),
+        completed=Count("pk", filter=Q(status=AnalysisStatus.COMPLETED)),
+        cache_hits=Count("pk", filter=Q(status=AnalysisStatus.COMPLETED, cache_hit=True)),
+        budget_limited=Count("pk", filter=Q(budget_limited=True)),
+        average_ms=Avg("processing_ms", filter=Q(status=AnalysisStatus.COMPLETED)),
+        input_tokens=Sum("input_tokens"),
+        output_tokens=Sum("output_tokens"),
+    )
+    completed = totals["completed"]
+    return {
+        "total": totals["total"],
+        "by_status": {status: 0 for status in AnalysisStatus.values} | counted("status"),
+        "by_severity": counted("severity"),
+        "by_source_product": counted("source_product"),
+        "average_processing_ms": round(totals["average_ms"], 1) if totals["average_ms"] is not None else None,
+        "cache_hits": totals["cache_hits"],
+        "cache_hit_rate": round(totals["cache_hits"] / completed, 4) if completed else 0.0,
+        "budget_limited": totals["budget_limited"],
+        "input_tokens": totals["input_tokens"] or 0,
+        "output_tokens": totals["output_tokens"] or 0,
+    }

@@ -1,30 +1,47 @@
-"""Writes for incidents: dedup and grouping of alerts, the status workflow, notes, the timeline."""
+"""Writes for incidents (dedup and grouping of alerts, the status workflow, notes, the timeline) and for
+their analyses (request, the provider chain, the result cache)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from analyses.context import BuiltContext, build_incident_context
 from analyses.models import (
     ACTIVE_STATUSES,
+    ANALYSIS_STATUSES_IN_FLIGHT,
+    Analysis,
+    AnalysisCacheEntry,
+    AnalysisEvent,
+    AnalysisEventType,
+    AnalysisSettings,
+    AnalysisStatus,
+    AnalysisTrigger,
     Anomaly,
     Incident,
     IncidentEvent,
     IncidentEventType,
     IncidentNote,
     KnowledgeBaseEntry,
+    SourceProduct,
 )
+from analyses.providers.base import Diagnosis, IncidentContext, ProviderError, ProviderResult, ai_providers
 from statux.audit import Actor, audit_record
 from statux.errors import InvalidTransition
 from statux.models import Organization
+from statux.registry import UnknownIntegration
+from usage.selectors import usage_budget_check
+from usage.services import usage_record_analysis
 from webhooks.normalizers.base import SEVERITIES, NormalizedAlert
 
+logger = logging.getLogger(__name__)
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}  # info 0 … critical 3
 
 
@@ -145,6 +162,7 @@ def incident_record_alert(*, organization: Organization, alert: NormalizedAlert)
             incident, strategy = active.get(fingerprint=alert.fingerprint[:128]), "fingerprint"
         else:
             _record_new_incident(incident=incident, alert=alert, parent=parent)
+            analysis_auto_request(incident=incident)  # queued on commit
             return AlertOutcome(incident=incident, created=True, group_id=parent.pk if parent else None)
     _count_repeat(incident=incident, alert=alert, strategy=strategy)
     return AlertOutcome(
@@ -368,3 +386,334 @@ def knowledge_base_entry_create(
         metadata={"incident": incident_ref},
     )
     return entry
+
+
+# --- Analyses (Issue 5): request, run through the provider chain, cache, record ---
+
+STUCK_PENDING_AFTER = timedelta(minutes=5)
+STUCK_PROCESSING_AFTER = timedelta(minutes=15)
+
+
+def analysis_event_record(
+    *, analysis: Analysis, event_type: str, message: str = "", payload: dict | None = None, **fields: Any
+) -> AnalysisEvent:
+    return AnalysisEvent.objects.create(
+        organization_id=analysis.organization_id,
+        analysis=analysis,
+        event_type=event_type,
+        message=message[:2000],
+        payload=payload or {},
+        **fields,
+    )
+
+
+def _enqueue_analysis(analysis_id: str) -> None:
+    from analyses.tasks import analysis_run_task  # the task module imports this one
+
+    transaction.on_commit(lambda: analysis_run_task.delay(analysis_id))
+
+
+def _source_product(incident: Incident) -> str:
+    return SourceProduct.SYNTHETICS if incident.source == "synthetics" else SourceProduct.ALERTING
+
+
+def analysis_request(*, incident: Incident, trigger: str, requested_by: str) -> tuple[Analysis, bool]:
+    """Queue an analysis of the incident; (analysis, created).
+
+    Idempotent: while one is pending or processing, asking again returns it. The incident row lock
+    makes two concurrent requests agree on one.
+    """
+    with transaction.atomic():
+        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        active = Analysis.objects.filter(incident=incident, status__in=ANALYSIS_STATUSES_IN_FLIGHT).first()
+        if active is not None:
+            return active, False
+        analysis = Analysis.objects.create(
+            organization_id=incident.organization_id,
+            incident=incident,
+            trigger=trigger,
+            requested_by=requested_by[:200],
+            source_product=_source_product(incident),
+        )
+        analysis_event_record(
+            analysis=analysis, event_type=AnalysisEventType.QUEUED, payload={"trigger": trigger}
+        )
+        _enqueue_analysis(str(analysis.pk))
+    return analysis, True
+
+
+def analysis_auto_request(*, incident: Incident) -> Analysis | None:
+    """Queue an analysis for a new incident when its organization's policy asks for one."""
+    auto, min_severity = analysis_policy(organization_id=incident.organization_id)
+    if not auto or SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
+        return None
+    analysis, _ = analysis_request(incident=incident, trigger=AnalysisTrigger.AUTO, requested_by="system")
+    return analysis
+
+
+def analysis_policy(*, organization_id: Any) -> tuple[bool, str]:
+    """(auto-analyze?, minimum severity) of an organization: its own row, else the settings' default."""
+    row = AnalysisSettings.objects.filter(organization_id=organization_id).first()
+    if row is not None:
+        return row.auto_analyze, row.min_severity
+    default = settings.ANALYSIS_AUTO_MIN_SEVERITY
+    if default == "off" or default not in SEVERITY_RANK:
+        return False, "critical"
+    return True, default
+
+
+def analysis_settings_update(
+    *, organization: Organization, auto_analyze: bool, min_severity: str, actor: Actor
+) -> AnalysisSettings:
+    row, _ = AnalysisSettings.objects.update_or_create(
+        organization=organization, defaults={"auto_analyze": auto_analyze, "min_severity": min_severity}
+    )
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="analysis_settings.updated",
+        target=row,
+        metadata={"auto_analyze": auto_analyze, "min_severity": min_severity},
+    )
+    return row
+
+
+def provider_chain_names() -> list[str]:
+    """AI_PROVIDER, then AI_PROVIDER_FALLBACKS, then always the deterministic engine; no repeats."""
+    names = [settings.AI_PROVIDER, *settings.AI_PROVIDER_FALLBACKS, "deterministic"]
+    return list(dict.fromkeys(name.strip() for name in names if name and name.strip()))
+
+
+def _claim(analysis_id: str) -> Analysis | None:
+    """Move a pending (or abandoned processing) analysis to processing; None when there is nothing to do."""
+    with transaction.atomic():
+        analysis = (
+            Analysis.objects.select_for_update()
+            .select_related("incident", "organization")
+            .filter(pk=analysis_id)
+            .first()
+        )
+        if analysis is None or analysis.status not in ANALYSIS_STATUSES_IN_FLIGHT:
+            return None
+        now = timezone.now()
+        if (
+            analysis.status == AnalysisStatus.PROCESSING
+            and analysis.started_at > now - STUCK_PROCESSING_AFTER
+        ):
+            return None  # another worker has it
+        analysis.status, analysis.started_at = AnalysisStatus.PROCESSING, now
+        analysis.save(update_fields=["status", "started_at", "updated_at"])
+        analysis_event_record(analysis=analysis, event_type=AnalysisEventType.STARTED)
+    return analysis
+
+
+def _cached_result(*, analysis: Analysis, digest: str) -> ProviderResult | None:
+    now = timezone.now()
+    entry = (
+        AnalysisCacheEntry.objects.for_org_id(analysis.organization_id)
+        .filter(context_hash=digest, expires_at__gt=now)
+        .first()
+    )
+    if entry is None:
+        return None
+    try:
+        diagnosis = Diagnosis.model_validate(entry.result["diagnosis"])
+    except (KeyError, TypeError, ValueError):
+        return None  # written by an older schema: analyse afresh
+    AnalysisCacheEntry.objects.filter(pk=entry.pk).update(hits=F("hits") + 1, last_hit_at=now)
+    return ProviderResult(diagnosis=diagnosis, provider=entry.provider, model=entry.result.get("model", ""))
+
+
+def _cache_store(*, analysis: Analysis, digest: str, result: ProviderResult) -> None:
+    AnalysisCacheEntry.objects.update_or_create(
+        organization_id=analysis.organization_id,
+        context_hash=digest,
+        defaults={
+            "result": {"diagnosis": result.diagnosis.model_dump(mode="json"), "model": result.model},
+            "provider": result.provider,
+            "hits": 0,
+            "expires_at": timezone.now() + timedelta(seconds=settings.ANALYSIS_CACHE_TTL_SECONDS),
+        },
+    )
+
+
+def _result_event(
+    *, analysis: Analysis, event_type: str, result: ProviderResult, duration_ms: int | None, payload: dict
+) -> AnalysisEvent:
+    return analysis_event_record(
+        analysis=analysis,
+        event_type=event_type,
+        provider=result.provider,
+        model=result.model,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        duration_ms=duration_ms,
+        payload=payload,
+    )
+
+
+def _run_provider_chain(*, analysis: Analysis, context: IncidentContext) -> tuple[ProviderResult, str]:
+    """Ask each provider in turn; (result, why paid providers were skipped or "")."""
+    budget_reason = ""
+    budget = None
+    names = provider_chain_names()
+    for position, name in enumerate(names):
+        next_name = names[position + 1] if position + 1 < len(names) else ""
+        try:
+            provider_class = ai_providers.get(name)
+            if provider_class.paid:
+                budget = budget or usage_budget_check(organization=analysis.organization)
+                if not budget.paid_allowed:
+                    budget_reason = budget.reason
+                    analysis_event_record(
+                        analysis=analysis,
+                        event_type=AnalysisEventType.BUDGET_LIMITED,
+                        provider=name,
+                        message=budget.reason,
+                    )
+                    continue
+            result = provider_class.from_settings().diagnose(context)
+        except (ProviderError, UnknownIntegration) as exc:
+            reason = getattr(exc, "reason", "unknown_provider")
+            analysis_event_record(
+                analysis=analysis,
+                event_type=AnalysisEventType.PROVIDER_FAILED,
+                provider=name,
+                message=str(exc),
+                payload={"reason": reason},
+            )
+            if next_name:
+                analysis_event_record(
+                    analysis=analysis,
+                    event_type=AnalysisEventType.FALLBACK,
+                    provider=next_name,
+                    message=f"{name} failed ({reason}); trying {next_name}",
+                    payload={"from": name, "to": next_name, "reason": reason},
+                )
+            continue
+        _result_event(
+            analysis=analysis,
+            event_type=AnalysisEventType.PROVIDER_CALLED,
+            result=result,
+            duration_ms=result.duration_ms,
+            payload={"repaired": result.repaired, "rejected_actions": result.rejected_actions},
+        )
+        return result, budget_reason
+    raise RuntimeError(
+        f"No provider answered; the chain was {names}."
+    )  # the deterministic engine always does
+
+
+def _complete(
+    *, analysis: Analysis, built: BuiltContext, result: ProviderResult, cache_hit: bool, budget_reason: str
+) -> None:
+    diagnosis = result.diagnosis
+    evidence = list(diagnosis.evidence)
+    if budget_reason:
+        evidence.append(f"Paid AI providers skipped ({budget_reason}); answered by the deterministic engine.")
+    now = timezone.now()
+    analysis.status = AnalysisStatus.COMPLETED
+    analysis.summary, analysis.root_cause = diagnosis.summary, diagnosis.root_cause
+    analysis.recommendations = list(diagnosis.recommendations)
+    analysis.severity = diagnosis.severity or analysis.incident.severity
+    analysis.confidence = diagnosis.confidence
+    analysis.evidence = evidence
+    analysis.suggested_actions = [action.model_dump(mode="json") for action in diagnosis.suggested_actions]
+    analysis.signatures = [
+        {"key": match.key, "title": match.title, "score": match.score, "evidence": list(match.evidence)}
+        for match in built.context.signatures
+    ]
+    analysis.matched_playbooks = list(built.context.matched_playbooks)
+    analysis.context = built.snapshot()
+    analysis.context_hash = built.context_hash
+    analysis.provider, analysis.model = result.provider, result.model
+    analysis.input_tokens, analysis.output_tokens = result.input_tokens, result.output_tokens
+    analysis.cache_hit, analysis.budget_limited = cache_hit, bool(budget_reason)
+    analysis.completed_at = now
+    analysis.processing_ms = int((now - analysis.started_at).total_seconds() * 1000)
+    analysis.error = ""
+    analysis.save()
+    _result_event(
+        analysis=analysis,
+        event_type=AnalysisEventType.COMPLETED,
+        result=result,
+        duration_ms=analysis.processing_ms,
+        payload={
+            "summary": diagnosis.summary[:200],
+            "confidence": diagnosis.confidence,
+            "suggested_actions_count": len(diagnosis.suggested_actions),
+            "cache_hit": cache_hit,
+        },
+    )
+
+
+def analysis_run(*, analysis_id: str) -> Analysis | None:
+    """Run one queued analysis to completion. Safe to run twice: a finished analysis is left alone.
+
+    Never leaves the analysis pending or processing: the deterministic engine ends every chain, and an
+    unexpected error marks it failed with the reason.
+    """
+    analysis = _claim(analysis_id)
+    if analysis is None:
+        return Analysis.objects.filter(pk=analysis_id).first()
+    try:
+        built = build_incident_context(incident=analysis.incident)
+        analysis_event_record(
+            analysis=analysis, event_type=AnalysisEventType.CONTEXT_BUILT, payload={"sources": built.sources}
+        )
+        analysis_event_record(
+            analysis=analysis,
+            event_type=AnalysisEventType.PRE_ANALYSIS,
+            payload={
+                "signatures": [match.key for match in built.context.signatures],
+                "matched_playbooks": list(built.context.matched_playbooks),
+            },
+        )
+        digest = built.context_hash
+        result = _cached_result(analysis=analysis, digest=digest)
+        budget_reason, cache_hit = "", result is not None
+        if cache_hit:
+            analysis_event_record(
+                analysis=analysis, event_type=AnalysisEventType.CACHE_HIT, provider=result.provider
+            )
+        else:
+            result, budget_reason = _run_provider_chain(analysis=analysis, context=built.context)
+            if not budget_reason:
+                _cache_store(analysis=analysis, digest=digest, result=result)
+            usage_record_analysis(
+                organization=analysis.organization,
+                provider=result.provider,
+                paid=ai_providers.get(result.provider).paid,
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+            )
+        _complete(
+            analysis=analysis, built=built, result=result, cache_hit=cache_hit, budget_reason=budget_reason
+        )
+    except Exception as exc:
+        logger.exception("analysis %s failed", analysis_id)
+        Analysis.objects.filter(pk=analysis.pk).update(
+            status=AnalysisStatus.FAILED,
+            error=repr(exc)[:2000],
+            completed_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        analysis_event_record(analysis=analysis, event_type=AnalysisEventType.FAILED, message=repr(exc))
+        analysis.refresh_from_db()
+    return analysis
+
+
+def analysis_requeue_stuck() -> int:
+    """Hand analyses that no worker finished back to the queue (a lost task, a killed worker)."""
+    now = timezone.now()
+    stuck = Analysis.objects.filter(
+        Q(status=AnalysisStatus.PENDING, created_at__lt=now - STUCK_PENDING_AFTER)
+        | Q(status=AnalysisStatus.PROCESSING, started_at__lt=now - STUCK_PROCESSING_AFTER)
+    ).only("pk", "organization_id")[:500]
+    count = 0
+    for analysis in stuck:
+        with transaction.atomic():
+            analysis_event_record(analysis=analysis, event_type=AnalysisEventType.REQUEUED)
+            _enqueue_analysis(str(analysis.pk))
+        count += 1
+    return count

@@ -136,7 +136,7 @@ SIGNATURES: tuple[Signature, ...] = (
         title="Container killed for exceeding its memory limit (OOMKilled)",
         clues=(
             _clue("kubernetes", 0.9, r"\b(?:last_termination_reason|termination_reason|reason)=OOMKilled\b"),
-            _clue("kubernetes", 0.5, r"\b(?:last_exit_code|exit_code)=137\b"),
+            _clue("kubernetes", 0.5, r"\b(?:last_termination_exit_code|last_exit_code|exit_code)=137\b"),
             _clue("labels", 0.85, _alertname(*OOM_ALERTS), r"\breason=OOMKilled\b"),
             _clue("title", 0.75, r"\bOOM\s?Kill(?:ed)?\b", r"KubeContainerOOMKilled", r"\bout of memory\b"),
             _clue(

@@ -1,4 +1,4 @@
-from analyses.api import aiops, aisre, alerts
+from analyses.api import aiops, aisre, alerts, diagnosis, insights, similar
 from statux.api.base import both_slashes
 
 urlpatterns = [
@@ -12,6 +12,34 @@ urlpatterns = [
         "api/alerts/incidents/<str:incident_id>/notes",
         alerts.AlertsIncidentNoteCreateApi.as_view(),
         "alerts-incident-notes",
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/insights", insights.InsightListApi.as_view(), "insight-list"
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/insights/stats",
+        insights.InsightStatsApi.as_view(),
+        "insight-stats",
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/insights/<str:insight_id>",
+        insights.InsightDetailApi.as_view(),
+        "insight-detail",
+    ),
+    *both_slashes(
+        "api/v1/organizations/<str:org_id>/insights/<str:insight_id>/events",
+        insights.InsightEventListApi.as_view(),
+        "insight-events",
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/similar",
+        similar.AisreIncidentSimilarApi.as_view(),
+        "aisre-incident-similar",
+    ),
+    *both_slashes(
+        "incidents/<str:incident_id>/diagnosis",
+        diagnosis.AisreIncidentDiagnosisApi.as_view(),
+        "aisre-incident-diagnosis",
     ),
     *both_slashes("incidents", aisre.AisreIncidentListApi.as_view(), "aisre-incident-list"),
     *both_slashes("incidents/noisy", aisre.AisreNoisyIncidentsApi.as_view(), "aisre-incident-noisy"),

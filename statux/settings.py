@@ -196,6 +196,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "PREPROCESSING_HOOKS": ["statux.api.schema.drop_trailing_slash_twins"],
+    "ENUM_NAME_OVERRIDES": {
+        "AnalysisStatusEnum": "analyses.models.AnalysisStatus",
+        "AnalysisSourceProductEnum": "analyses.models.SourceProduct",
+        "WebhookSourceProductEnum": "webhooks.models.SourceProduct",
+    },
 }
 
 # Celery: without REDIS_URL, tasks run in-process (the embedded mode).
@@ -214,6 +219,7 @@ CELERY_TIMEZONE = "UTC"
 WATCHDOG_INTERVAL_SECONDS = env.int("WATCHDOG_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "statux-watchdog": {"task": "statux.watchdog_tick", "schedule": float(WATCHDOG_INTERVAL_SECONDS)},
+    "analyses-requeue-stuck": {"task": "analyses.requeue_stuck_analyses", "schedule": 120.0},
 }
 
 # Tenancy and keys.
@@ -237,7 +243,8 @@ AI_MAX_OUTPUT_TOKENS = env.int("AI_MAX_OUTPUT_TOKENS", default=1200)
 # Analysis pipeline: auto-trigger, cache, context sources (Issue 5).
 ANALYSIS_AUTO_MIN_SEVERITY = env.str("ANALYSIS_AUTO_MIN_SEVERITY", default="warning")  # or "off"
 ANALYSIS_CACHE_TTL_SECONDS = env.int("ANALYSIS_CACHE_TTL_SECONDS", default=3600)
-LOG_BACKEND = env.str("LOG_BACKEND", default="")  # loki, elastic, datadog, mock; empty: no logs
+# loki, elastic, datadog, mock; empty: no logs. The embedded demo (DEBUG) reads made-up lines from `mock`.
+LOG_BACKEND = env.str("LOG_BACKEND", default="mock" if DEBUG else "")
 LOKI_URL = env.str("LOKI_URL", default="")
 LOKI_SERVICE_LABEL = env.str("LOKI_SERVICE_LABEL", default="app")
 ELASTIC_URL = env.str("ELASTIC_URL", default="")

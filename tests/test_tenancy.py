@@ -7,6 +7,7 @@ another one, and ids of objects that belong to that other organization.
 import pytest
 from rest_framework.test import APIClient
 
+from analyses.models import Analysis
 from analyses.services import incident_record_alert
 from statux.audit import Actor
 from statux.services import api_key_create
@@ -35,6 +36,14 @@ OBJECT_ENDPOINTS = [
     ("delete", "/api/v1/organizations/{org}/webhook-configs/{cfg}"),
     ("post", "/api/v1/organizations/{org}/webhook-configs/{cfg}/regenerate-key"),
     ("get", "/api/v1/organizations/{foreign_org}/webhook-configs"),
+    ("get", "/api/v1/organizations/{org}/insights/{insight}"),
+    ("get", "/api/v1/organizations/{org}/insights/{insight}/events"),
+    ("get", "/api/v1/organizations/{foreign_org}/insights"),
+    ("post", "/api/v1/organizations/{foreign_org}/insights"),
+    ("get", "/api/v1/organizations/{foreign_org}/insights/stats"),
+    ("get", "/incidents/{inc}/diagnosis"),
+    ("get", "/api/v1/organizations/{foreign_org}/usage"),
+    ("patch", "/api/v1/organizations/{foreign_org}/usage"),
 ]
 
 
@@ -49,8 +58,10 @@ def foreign(other_org, other_admin):
     config, _ = webhook_config_create(
         organization=other_org, name="theirs", source_product="alerting", actor=Actor(system="test")
     )
+    analysis = Analysis.objects.create(organization=other_org, incident=incident)
     return {
         "foreign_org": other_org.slug,
+        "insight": analysis.pk,
         "key": key.key_id,
         "user": other_admin.pk,
         "inc": incident.pk,

@@ -85,6 +85,7 @@ K8S_SUMMARY_KEYS = (
     "restart_count",
     "last_termination_reason",
     "last_exit_code",
+    "last_termination_exit_code",
     "node",
     "node_status",
     "replicas",

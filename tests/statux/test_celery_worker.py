@@ -28,7 +28,7 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(redis_url: str, log_path: Path) -> subprocess.Popen:
+def start_worker(redis_url: str, log_path: Path, queues: str = "default") -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url}
     return subprocess.Popen(
         [
@@ -41,7 +41,7 @@ def start_worker(redis_url: str, log_path: Path) -> subprocess.Popen:
             "--pool",
             "solo",
             "-Q",
-            "default",
+            queues,
             "-n",
             f"test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip",

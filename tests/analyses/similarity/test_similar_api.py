@@ -6,8 +6,6 @@ import pytest
 
 from analyses.models import KnowledgeBaseEntry
 
-pytestmark = pytest.mark.urls("tests.analyses.similarity.urls")
-
 
 @pytest.fixture
 def pair(org, make_incident):
