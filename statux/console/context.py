@@ -7,6 +7,10 @@ from statux.selectors import organization_list, user_organizations
 # The nav entry a page belongs to, by the first word of its URL name ("member-remove" -> members).
 AREAS = {
     "incident": "incidents",
+    "insight": "insights",
+    "guardrail": "remediation",
+    "usage": "usage",
+    "analysis": "insights",
     "dashboard": "dashboard",
     "webhook": "ingestion",
     "dead": "ingestion",

@@ -22,6 +22,7 @@ from analyses import selectors, services
 from analyses.models import ACTIVE_STATUSES, NEXT_STATUSES, Incident, IncidentEvent, IncidentEventType
 from statux.audit import Actor
 from statux.console import forms
+from statux.console.analyses import analysis_panel_context
 from statux.console.views import _not_found, requires
 from statux.errors import NotFound, StatuxError
 from statux.models import Organization
@@ -228,6 +229,7 @@ def _incident_page_response(
         "time_to_first_response": duration(metrics.time_to_first_response_minutes),
         "resolution_time": duration(metrics.resolution_time_minutes),
         "metrics": metrics,
+        **analysis_panel_context(request, incident),
     }
     return render(request, "console/incidents/detail.html", context, status=status)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statux.console import incidents, ingestion, views
+from statux.console import analyses, incidents, ingestion, remediation, usage, views
 
 app_name = "console"
 
@@ -30,6 +30,11 @@ urlpatterns = [
     path("incidents/<str:incident_id>/", incidents.incident_detail_view, name="incident-detail"),
     path("incidents/<str:incident_id>/status/", incidents.incident_status_view, name="incident-status"),
     path("incidents/<str:incident_id>/notes/", incidents.incident_note_view, name="incident-note"),
+    path("incidents/<str:incident_id>/analysis/", analyses.incident_analysis_view, name="incident-analysis"),
+    path("incidents/<str:incident_id>/analyze/", analyses.incident_analyze_view, name="incident-analyze"),
+    # --- Insights: analyses and the auto-analysis policy (Issue 5) ---
+    path("insights/", analyses.insight_list_view, name="insight-list"),
+    path("insights/settings/", analyses.analysis_settings_view, name="analysis-settings"),
     # --- Ingestion: webhook configs and the dead letter (Issue 4) ---
     path("ingestion/webhooks/", ingestion.webhook_list_view, name="webhook-list"),
     path("ingestion/webhooks/create/", ingestion.webhook_create_view, name="webhook-create"),
@@ -44,4 +49,10 @@ urlpatterns = [
     path("ingestion/webhooks/<uuid:config_id>/delete/", ingestion.webhook_delete_view, name="webhook-delete"),
     path("ingestion/dead-letter/", ingestion.dead_letter_list_view, name="dead-letter-list"),
     path("ingestion/dead-letter/replay/", ingestion.dead_letter_replay_view, name="dead-letter-replay"),
+    # --- Remediation: guardrail policy (Issue 5) ---
+    path("remediation/guardrails/", remediation.guardrails_view, name="guardrail-policy"),
+    path("remediation/guardrails/edit/", remediation.guardrails_edit_view, name="guardrail-policy-edit"),
+    # --- Usage and limits (Issue 5) ---
+    path("usage/", usage.usage_view, name="usage"),
+    path("usage/budget/", usage.usage_budget_view, name="usage-budget"),
 ]

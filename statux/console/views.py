@@ -32,7 +32,7 @@ PERMISSION_PHRASES = {
     "read": "view this organization",
     "manage_users": "manage members and invitations",
     "manage_keys": "manage API keys",
-    "write": "change incidents, webhook configs or the dead letter",
+    "write": "change incidents, analyses, webhook configs, the dead letter or guardrails",
 }
 
 login_view = auth_views.LoginView.as_view(

@@ -215,7 +215,7 @@ def test_incidents_come_first_in_the_nav(viewer_console, org):
     page = viewer_console.get("/console/incidents/").content.decode()
 
     nav = re.search(r'<nav class="mainnav".*?</nav>', page, re.S).group(0)
-    assert re.findall(r">([A-Z][a-z ]+|API keys)</a>", nav)[:2] == ["Incidents", "Dashboard"]
+    assert re.findall(r">([A-Z][a-z ]+|API keys)</a>", nav)[:3] == ["Incidents", "Insights", "Dashboard"]
     assert 'href="/console/incidents/" data-shortcut="g i" aria-keyshortcuts="g i" aria-current="page"' in nav
 
 

@@ -265,7 +265,9 @@ def test_a_viewer_cannot_change_webhook_configs(viewer_console, org, path, data)
     response = viewer_console.post(f"/console/ingestion/webhooks/{path.format(id=config.pk)}", data)
 
     assert response.status_code == 403
-    assert "cannot change incidents, webhook configs or the dead letter" in text(response)
+    assert "cannot change incidents, analyses, webhook configs, the dead letter or guardrails" in (
+        text(response)
+    )
     assert list(WebhookConfig.objects.values_list("name", "enabled", "key_hash")) == [
         ("Grafana prod", True, config.key_hash)
     ]

@@ -5,13 +5,9 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
-
 from remediation.models import GuardrailPolicy
 from statux.models import AuditLog
 from tests.console.conftest import logged_in
-
-pytestmark = pytest.mark.urls("tests.remediation.urls")
 
 PAGE = "/console/remediation/guardrails/"
 EDIT = "/console/remediation/guardrails/edit/"

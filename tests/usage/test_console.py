@@ -5,12 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
-
 from tests.console.conftest import logged_in
 from usage.models import TenantBudget
-
-pytestmark = pytest.mark.urls("tests.usage.urls")  # until statux/console/urls.py routes the page
 
 
 def text(response) -> str:
