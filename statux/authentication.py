@@ -13,13 +13,17 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from statux import auth_cache
 from statux.models import ApiKey, hash_secret
 
 API_KEY_PREFIX = "isage_"
 LAST_USED_PRECISION = timedelta(minutes=1)
+MAX_VALIDATED_TOKENS = 10_000
+_validated_tokens: dict[bytes, Any] = {}  # raw JWT -> validated token, this process
 
 
 class KeyPrincipal:
@@ -149,6 +153,25 @@ class OrgJWTAuthentication(JWTAuthentication):
             if raw_token is None:
                 return None
             validated_token = http.statux_jwt = self.get_validated_token(raw_token)
+        return validated_token
+
+    def get_validated_token(self, raw_token: bytes) -> Any:
+        """Verify the signature of each token once per process; its expiry, on every request.
+
+        The same bytes verify the same way every time, and only `exp` changes its answer with time
+        (`nbf` and `iat` only become more valid). An expired token is verified again, for simplejwt's error.
+        """
+        validated_token = _validated_tokens.get(raw_token)
+        if validated_token is not None:
+            try:
+                validated_token.check_exp(current_time=aware_utcnow())
+                return validated_token
+            except TokenError:
+                _validated_tokens.pop(raw_token, None)
+        validated_token = super().get_validated_token(raw_token)
+        if len(_validated_tokens) >= MAX_VALIDATED_TOKENS:
+            _validated_tokens.clear()
+        _validated_tokens[raw_token] = validated_token
         return validated_token
 
     def get_user(self, validated_token: Any) -> Any:

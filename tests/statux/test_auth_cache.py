@@ -286,3 +286,24 @@ def test_a_keys_own_rate_is_counted_once_per_request(shared_redis, org):
 
     assert [r["X-RateLimit-Limit"] for r in responses] == ["50"] * 3
     assert [int(r["X-RateLimit-Remaining"]) for r in responses] == [49, 48, 47]
+
+
+def test_a_token_verified_once_is_still_refused_when_it_expires(viewer, org):
+    client = jwt_client(viewer)
+    assert client.get(members_path(org)).status_code == 200  # verified, and remembered by this process
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):  # access tokens live 15 minutes
+        refused = client.get(members_path(org))
+
+    assert (refused.status_code, refused.json()["code"]) == (401, "token_not_valid")
+
+
+def test_a_token_altered_after_one_verified_is_refused(viewer, org):
+    client = jwt_client(viewer)
+    assert client.get(members_path(org)).status_code == 200
+    access = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access[:-4]}abcd")
+    refused = client.get(members_path(org))
+
+    assert (refused.status_code, refused.json()["code"]) == (401, "token_not_valid")
