@@ -38,6 +38,8 @@ class AisreAdaptersOut(serializers.Serializer):
     action_providers = serializers.ListField(child=serializers.CharField())
     action_names = serializers.ListField(child=serializers.CharField())
     notification_channels = serializers.ListField(child=serializers.CharField())
+    ai_providers = serializers.ListField(child=serializers.CharField())
+    billing_providers = serializers.ListField(child=serializers.CharField())
 
 
 class AisreAdaptersApi(AisreApi):
@@ -51,5 +53,7 @@ class AisreAdaptersApi(AisreApi):
             "action_providers": registry_names("action_providers"),
             "action_names": registry_names("action_providers", lambda provider: list(provider.action_names)),
             "notification_channels": registry_names("notification_channels"),
+            "ai_providers": registry_names("ai_providers"),
+            "billing_providers": registry_names("billing_providers"),
         }
         return Response(AisreAdaptersOut(body).data)

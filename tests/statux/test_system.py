@@ -89,7 +89,12 @@ def test_adapters_lists_what_the_registries_really_hold(viewer_client):
         "action_providers",
         "action_names",
         "notification_channels",
+        "ai_providers",
+        "billing_providers",
     }
+    assert after["ai_providers"] == ["bedrock", "deterministic", "openai"]
+    assert after["log_backends"] == ["datadog", "elastic", "loki", "mock"]
+    assert after["billing_providers"] == ["self_hosted", "stripe"]
     assert set(after["alert_sources"]) - set(before["alert_sources"]) == {"zz-test-source"}
     assert set(after["action_providers"]) - set(before["action_providers"]) == {"zz-test-provider"}
     assert {"zz_restart", "zz_scale"} <= set(after["action_names"])
