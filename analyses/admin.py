@@ -5,9 +5,11 @@ from analyses.models import (
     AnalysisCacheEntry,
     AnalysisEvent,
     AnalysisSettings,
+    Anomaly,
     Incident,
     IncidentEvent,
     IncidentNote,
+    KnowledgeBaseEntry,
 )
 from analyses.services import incident_change_status
 from statux.audit import Actor
@@ -172,3 +174,38 @@ class AnalysisSettingsAdmin(admin.ModelAdmin):
     list_display = ("organization", "auto_analyze", "min_severity")
     list_filter = ("auto_analyze", "min_severity")
     list_select_related = ("organization",)
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "organization",
+        "service_id",
+        "metric_name",
+        "anomaly_score",
+        "z_score",
+        "detected_at",
+    )
+    list_filter = ("organization",)
+    search_fields = ("id", "service_id", "metric_name", "incident__id")
+    list_select_related = ("organization",)
+    raw_id_fields = ("incident",)
+    date_hierarchy = "detected_at"
+
+
+@admin.register(KnowledgeBaseEntry)
+class KnowledgeBaseEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "organization",
+        "service_id",
+        "incident_ref",
+        "resolved_by",
+        "time_to_recovery_minutes",
+        "created_at",
+    )
+    list_filter = ("organization",)
+    search_fields = ("id", "service_id", "incident_ref", "resolution")
+    list_select_related = ("organization",)
+    raw_id_fields = ("incident",)
