@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from analyses.chain import provider_chain_run
 from analyses.context import BuiltContext, build_incident_context
 from analyses.models import (
     ACTIVE_STATUSES,
@@ -32,12 +33,10 @@ from analyses.models import (
     KnowledgeBaseEntry,
     SourceProduct,
 )
-from analyses.providers.base import Diagnosis, IncidentContext, ProviderError, ProviderResult, ai_providers
+from analyses.providers.base import Diagnosis, ProviderResult, ai_providers
 from statux.audit import Actor, audit_record
 from statux.errors import InvalidTransition
 from statux.models import Organization
-from statux.registry import UnknownIntegration
-from usage.selectors import usage_budget_check
 from usage.services import usage_record_analysis
 from webhooks.normalizers.base import SEVERITIES, NormalizedAlert
 
@@ -478,12 +477,6 @@ def analysis_settings_update(
     return row
 
 
-def provider_chain_names() -> list[str]:
-    """AI_PROVIDER, then AI_PROVIDER_FALLBACKS, then always the deterministic engine; no repeats."""
-    names = [settings.AI_PROVIDER, *settings.AI_PROVIDER_FALLBACKS, "deterministic"]
-    return list(dict.fromkeys(name.strip() for name in names if name and name.strip()))
-
-
 def _claim(analysis_id: str) -> Analysis | None:
     """Move a pending (or abandoned processing) analysis to processing; None when there is nothing to do."""
     with transaction.atomic():
@@ -550,58 +543,6 @@ def _result_event(
         duration_ms=duration_ms,
         payload=payload,
     )
-
-
-def _run_provider_chain(*, analysis: Analysis, context: IncidentContext) -> tuple[ProviderResult, str]:
-    """Ask each provider in turn; (result, why paid providers were skipped or "")."""
-    budget_reason = ""
-    budget = None
-    names = provider_chain_names()
-    for position, name in enumerate(names):
-        next_name = names[position + 1] if position + 1 < len(names) else ""
-        try:
-            provider_class = ai_providers.get(name)
-            if provider_class.paid:
-                budget = budget or usage_budget_check(organization=analysis.organization)
-                if not budget.paid_allowed:
-                    budget_reason = budget.reason
-                    analysis_event_record(
-                        analysis=analysis,
-                        event_type=AnalysisEventType.BUDGET_LIMITED,
-                        provider=name,
-                        message=budget.reason,
-                    )
-                    continue
-            result = provider_class.from_settings().diagnose(context)
-        except (ProviderError, UnknownIntegration) as exc:
-            reason = getattr(exc, "reason", "unknown_provider")
-            analysis_event_record(
-                analysis=analysis,
-                event_type=AnalysisEventType.PROVIDER_FAILED,
-                provider=name,
-                message=str(exc),
-                payload={"reason": reason},
-            )
-            if next_name:
-                analysis_event_record(
-                    analysis=analysis,
-                    event_type=AnalysisEventType.FALLBACK,
-                    provider=next_name,
-                    message=f"{name} failed ({reason}); trying {next_name}",
-                    payload={"from": name, "to": next_name, "reason": reason},
-                )
-            continue
-        _result_event(
-            analysis=analysis,
-            event_type=AnalysisEventType.PROVIDER_CALLED,
-            result=result,
-            duration_ms=result.duration_ms,
-            payload={"repaired": result.repaired, "rejected_actions": result.rejected_actions},
-        )
-        return result, budget_reason
-    raise RuntimeError(
-        f"No provider answered; the chain was {names}."
-    )  # the deterministic engine always does
 
 
 def _complete(
@@ -677,7 +618,13 @@ def analysis_run(*, analysis_id: str) -> Analysis | None:
                 analysis=analysis, event_type=AnalysisEventType.CACHE_HIT, provider=result.provider
             )
         else:
-            result, budget_reason = _run_provider_chain(analysis=analysis, context=built.context)
+            result, budget_reason = provider_chain_run(
+                organization=analysis.organization,
+                ask=lambda provider: provider.diagnose(built.context),
+                record=lambda event_type, **fields: analysis_event_record(
+                    analysis=analysis, event_type=event_type, **fields
+                ),
+            )
             if not budget_reason:
                 _cache_store(analysis=analysis, digest=digest, result=result)
             usage_record_analysis(

@@ -142,6 +142,53 @@ class ProviderResult:
         return self.input_tokens + self.output_tokens
 
 
+@dataclass(frozen=True)
+class RcaContext:
+    """What an RCA draft is written from: the document as it stands and its linked incidents.
+
+    Each linked incident: {"id", "title", "service", "severity", "status", "created_at",
+    "resolved_at", "timeline": [{"event_type", "actor", "created_at", "payload"}], "notes": [str],
+    "analysis": {"summary", "root_cause", "recommendations", "confidence"} or None,
+    "deploy": {"deploy_id", "service", "minutes_before_incident", "actor", "image"} or None,
+    "similar_resolved": [{"id", "title", "resolution"}]}; external references (other products)
+    carry only {"product", "external_id", "title", "url"}. Text is untrusted, as in IncidentContext.
+    """
+
+    rca_id: str
+    organization_id: str
+    title: str
+    summary: str = ""
+    root_cause: str = ""
+    impact: str = ""
+    timeline: str = ""
+    incidents: tuple[dict[str, Any], ...] = ()
+    external_incidents: tuple[dict[str, Any], ...] = ()
+
+
+class RcaDraft(BaseModel):
+    """A validated RCA draft; Markdown in every field."""
+
+    summary: str = Field(min_length=1, max_length=8000)
+    root_cause: str = Field(min_length=1, max_length=8000)
+    impact: str = Field(min_length=1, max_length=8000)
+    timeline: str = Field(min_length=1, max_length=16000)  # one "- HH:MM UTC — what happened" line an event
+
+
+@dataclass
+class RcaDraftResult:
+    draft: RcaDraft
+    provider: str
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    duration_ms: int = 0
+    repaired: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
 class AnalysisProvider(ABC):
     """One way to turn an `IncidentContext` into a `Diagnosis`.
 
@@ -160,3 +207,7 @@ class AnalysisProvider(ABC):
     @abstractmethod
     def diagnose(self, context: IncidentContext) -> ProviderResult:
         """Answer with a validated diagnosis or raise a `ProviderError`."""
+
+    def draft_rca(self, context: RcaContext) -> RcaDraftResult:
+        """Draft an RCA document's summary, root cause, impact and timeline, or raise a `ProviderError`."""
+        raise ProviderNotConfigured(f"The {self.name} provider cannot draft RCA documents.")
