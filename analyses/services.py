@@ -481,7 +481,7 @@ def _claim(analysis_id: str) -> Analysis | None:
     """Move a pending (or abandoned processing) analysis to processing; None when there is nothing to do."""
     with transaction.atomic():
         analysis = (
-            Analysis.objects.select_for_update()
+            Analysis.objects.select_for_update(of=("self",))
             .select_related("incident", "organization")
             .filter(pk=analysis_id)
             .first()

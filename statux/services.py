@@ -97,7 +97,9 @@ def _ensure_an_owner_remains(*, membership: Membership) -> None:
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str, access: Access, actor: Actor) -> Membership:
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
+    )
     _ensure_may_grant(access=access, role=role)
     _ensure_may_grant(access=access, role=membership.role)
     if role != Role.OWNER:
@@ -116,7 +118,9 @@ def membership_change_role(*, membership: Membership, role: str, access: Access,
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, access: Access, actor: Actor) -> None:
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
+    )
     _ensure_may_grant(access=access, role=membership.role)
     _ensure_an_owner_remains(membership=membership)
     audit_record(

@@ -97,7 +97,11 @@ def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
     """
     InboundEvent.objects.filter(pk=event_id, status=InboundStatus.PENDING).update(attempts=F("attempts") + 1)
     with transaction.atomic():
-        event = InboundEvent.objects.select_for_update().select_related("organization").get(pk=event_id)
+        event = (
+            InboundEvent.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=event_id)
+        )
         if event.status != InboundStatus.PENDING:
             return event.result
         alert_count = _process(event)

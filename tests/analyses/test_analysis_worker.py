@@ -37,7 +37,10 @@ def test_a_requested_analysis_is_run_by_a_worker_off_the_analysis_queue(settings
         assert analysis.status == AnalysisStatus.COMPLETED, log_path.read_text()
         assert (analysis.provider, analysis.incident_id) == ("deterministic", incident_id)
         assert "payments-api" in analysis.summary
-        assert list(analysis.events.values_list("event_type", flat=True))[-1] == "completed"
+        assert (
+            list(analysis.events.order_by("created_at", "id").values_list("event_type", flat=True))[-1]
+            == "completed"
+        )
         assert Analysis.objects.filter(incident_id=incident_id).count() == 1
     finally:
         stop(worker)
