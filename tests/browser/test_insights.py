@@ -64,3 +64,40 @@ def test_the_panel_fills_in_by_itself_when_a_worker_finishes(page: Page, viewer,
 
     expect(panel).to_contain_text("Root cause", timeout=10_000)  # no reload: the panel refreshes itself
     expect(panel).not_to_contain_text("Analysis pending")
+
+
+def test_an_owner_sets_a_limit_and_sees_the_budget_bar_move(page: Page, owner, org, oom_incident):
+    Analysis.objects.create(organization=org, incident=oom_incident)
+    from usage.services import usage_record_analysis
+
+    usage_record_analysis(organization=org, provider="openai", paid=True, input_tokens=900, output_tokens=100)
+    log_in(page, owner.email)
+    page.keyboard.press("g")
+    page.keyboard.press("u")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Usage")
+
+    page.get_by_label("Analyses per month").fill("2")
+    page.get_by_role("button", name="Save limits").click()
+
+    meter = page.locator('[data-metric="analyses"]')
+    expect(meter).to_contain_text("1 of 2")
+    expect(meter.get_by_role("meter")).to_have_attribute("aria-valuenow", "50")
+    screenshot(page, "usage")
+
+
+def test_an_operator_denies_a_namespace_and_the_verdicts_change(page: Page, operator, org):
+    log_in(page, operator.email)
+    page.keyboard.press("g")
+    page.keyboard.press("r")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Guardrails")
+    restart = page.locator('tr[data-action="restart_pod"] [data-field="allowed"]')
+    expect(restart).to_have_text("allowed")
+
+    page.get_by_label("Denied namespaces").fill("kube-system, production")
+    page.get_by_role("button", name="Save policy").click()
+
+    expect(restart).to_have_text("refused")
+    expect(page.locator('tr[data-action="restart_pod"] [data-field="policy_reason"]')).to_contain_text(
+        "namespace production is not allowed"
+    )
+    screenshot(page, "guardrails")
