@@ -70,13 +70,13 @@ class BedrockProvider(ChatModelProvider):
             **cls.settings_options(),
         )
 
-    def _complete(self, system: str, messages: Sequence[ChatMessage]) -> Completion:
+    def _complete(self, system: str, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
         try:
             response = self.client.converse(
                 modelId=self.model,
                 system=[{"text": system}],
                 messages=[{"role": m["role"], "content": [{"text": m["content"]}]} for m in messages],
-                inferenceConfig={"maxTokens": self.max_output_tokens, "temperature": 0.0},
+                inferenceConfig={"maxTokens": max_tokens, "temperature": 0.0},
             )
         except ClientError as exc:
             raise self._failure(exc) from exc

@@ -69,12 +69,12 @@ class OpenAICompatibleProvider(ChatModelProvider):
             **cls.settings_options(),
         )
 
-    def _complete(self, system: str, messages: Sequence[ChatMessage]) -> Completion:
+    def _complete(self, system: str, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
         body = {
             "model": self.model,
             "messages": [{"role": "system", "content": system}, *messages],
             "temperature": 0,
-            "max_tokens": self.max_output_tokens,
+            "max_tokens": max_tokens,
             "response_format": {"type": "json_object"},
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}

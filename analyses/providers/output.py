@@ -1,8 +1,9 @@
-"""Reading a model's answer into a `Diagnosis`, and the flow every chat-model provider shares.
+"""Reading a model's answer into a `Diagnosis` or an `RcaDraft`, and the flow chat-model providers share.
 
-`ChatModelProvider.diagnose` asks once, validates, asks once more with the validation error when
-the answer is not a valid diagnosis, and otherwise raises `InvalidOutput`. Subclasses only say how
-to send one request (`_complete`) and which failures are worth another try (`TransientFailure`).
+`ChatModelProvider.diagnose` and `.draft_rca` both ask once, validate, ask once more with the
+validation error when the answer does not validate, and otherwise raise `InvalidOutput`. Subclasses
+only say how to send one request (`_complete`) and which failures are worth another try
+(`TransientFailure`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from analyses.providers.base import (
     AnalysisProvider,
@@ -25,8 +26,18 @@ from analyses.providers.base import (
     InvalidOutput,
     ProviderError,
     ProviderResult,
+    RcaContext,
+    RcaDraft,
+    RcaDraftResult,
 )
-from analyses.providers.prompt import ChatMessage, repair_messages, system_prompt, user_message
+from analyses.providers.prompt import (
+    ChatMessage,
+    rca_system_prompt,
+    rca_user_message,
+    repair_messages,
+    system_prompt,
+    user_message,
+)
 
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 8.0
@@ -35,13 +46,18 @@ RETRY_MAX_SECONDS = 8.0
 MAX_RETRY_AFTER_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_ERRORS_SHOWN = 8
+# AI_MAX_OUTPUT_TOKENS sizes a diagnosis; an RCA draft (four Markdown sections, one a timeline) runs
+# about three times as long, and a cut-off answer never validates.
+RCA_OUTPUT_TOKENS_FACTOR = 3
 
 _FENCE = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _DIAGNOSIS_KEYS = frozenset(Diagnosis.model_fields)
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
-def extract_json_object(text: str) -> dict:
-    """The first JSON object in `text` with a diagnosis field, inside ```json fences or after prose."""
+def extract_json_object(text: str, keys: Collection[str] = _DIAGNOSIS_KEYS, what: str = "diagnosis") -> dict:
+    """The first JSON object in `text` with one of `keys`, inside ```json fences or after prose."""
     decoder = json.JSONDecoder()
     first_error = ""
     for candidate in [*(match.group(1) for match in _FENCE.finditer(text)), text]:
@@ -52,9 +68,9 @@ def extract_json_object(text: str) -> dict:
                 first_error = first_error or f" ({exc.msg} at character {exc.pos}; was the answer cut off?)"
                 continue
             # An inner object (a suggested action) of a truncated answer decodes too; it is not the answer.
-            if isinstance(value, dict) and value.keys() & _DIAGNOSIS_KEYS:
+            if isinstance(value, dict) and not value.keys().isdisjoint(keys):
                 return value
-    raise InvalidOutput(f"The answer holds no JSON object with the diagnosis fields{first_error}.")
+    raise InvalidOutput(f"The answer holds no JSON object with the {what} fields{first_error}.")
 
 
 def _describe(error: ValidationError) -> str:
@@ -66,19 +82,29 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 
 
+def _validated(model: type[M], text: str, what: str) -> M:
+    """The first fitting JSON object in `text` as a `model`, or InvalidOutput in words a model can act on."""
+    try:
+        return model.model_validate(extract_json_object(text, model.model_fields.keys(), what))
+    except ValidationError as exc:
+        raise InvalidOutput(f"The JSON does not match the {what} schema: {_describe(exc)}.") from exc
+
+
 def parse_diagnosis(text: str, *, allowed_actions: Collection[str]) -> tuple[Diagnosis, list[str]]:
     """Return the validated diagnosis and the names of the suggested actions dropped from it.
 
     An action outside `allowed_actions` is removed here, before anything could offer it as runnable.
     Raises InvalidOutput naming what is wrong, in words the model can act on in a repair try.
     """
-    try:
-        diagnosis = Diagnosis.model_validate(extract_json_object(text))
-    except ValidationError as exc:
-        raise InvalidOutput(f"The JSON does not match the diagnosis schema: {_describe(exc)}.") from exc
+    diagnosis = _validated(Diagnosis, text, "diagnosis")
     kept = [action for action in diagnosis.suggested_actions if action.name in allowed_actions]
     rejected = [action.name for action in diagnosis.suggested_actions if action.name not in allowed_actions]
     return diagnosis.model_copy(update={"suggested_actions": kept}), rejected
+
+
+def parse_rca_draft(text: str) -> RcaDraft:
+    """The validated RCA draft in a model's answer; raises InvalidOutput naming what is wrong."""
+    return _validated(RcaDraft, text, "RCA draft")
 
 
 @dataclass(frozen=True)
@@ -86,6 +112,26 @@ class Completion:
     text: str
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    """A validated answer and what it cost, summed over the repair try when there was one."""
+
+    value: T
+    input_tokens: int
+    output_tokens: int
+    duration_ms: int
+    repaired: bool
+
+    def usage(self) -> dict[str, Any]:
+        """The fields `ProviderResult` and `RcaDraftResult` share, for `**`."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "duration_ms": self.duration_ms,
+            "repaired": self.repaired,
+        }
 
 
 class TransientFailure(Exception):
@@ -126,42 +172,74 @@ class ChatModelProvider(AnalysisProvider):
         return {"max_output_tokens": settings.AI_MAX_OUTPUT_TOKENS, "max_retries": settings.AI_MAX_RETRIES}
 
     @abstractmethod
-    def _complete(self, system: str, messages: Sequence[ChatMessage]) -> Completion:
+    def _complete(self, system: str, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
         """Send one request; raise TransientFailure to be retried, or a ProviderError to give up."""
 
     def diagnose(self, context: IncidentContext) -> ProviderResult:
         """One call, one repair try on invalid output; raises InvalidOutput when both answers fail."""
-        started = time.monotonic()
-        system, messages = system_prompt(context.action_catalog), [user_message(context)]
-        first = self._complete_with_retries(system, messages)
-        try:
-            diagnosis, rejected = parse_diagnosis(first.text, allowed_actions=context.action_names)
-            completions = [first]
-        except InvalidOutput as exc:
-            second = self._complete_with_retries(system, repair_messages(messages, first.text, str(exc)))
-            try:
-                diagnosis, rejected = parse_diagnosis(second.text, allowed_actions=context.action_names)
-            except InvalidOutput as again:
-                raise InvalidOutput(
-                    f"{self.label} answered twice without a valid diagnosis: {again}"
-                ) from again
-            completions = [first, second]
+        answer = self._ask(
+            system_prompt(context.action_catalog),
+            [user_message(context)],
+            lambda text: parse_diagnosis(text, allowed_actions=context.action_names),
+            what="diagnosis",
+            max_tokens=self.max_output_tokens,
+        )
+        diagnosis, rejected = answer.value
         return ProviderResult(
             diagnosis=diagnosis,
             provider=self.name,
             model=self.model,
+            rejected_actions=rejected,
+            **answer.usage(),
+        )
+
+    def draft_rca(self, context: RcaContext) -> RcaDraftResult:
+        """As `diagnose`, with the RCA prompt: one call, one repair try, else InvalidOutput."""
+        answer = self._ask(
+            rca_system_prompt(),
+            [rca_user_message(context)],
+            parse_rca_draft,
+            what="RCA draft",
+            max_tokens=self.max_output_tokens * RCA_OUTPUT_TOKENS_FACTOR,
+        )
+        return RcaDraftResult(draft=answer.value, provider=self.name, model=self.model, **answer.usage())
+
+    def _ask(
+        self,
+        system: str,
+        messages: Sequence[ChatMessage],
+        parse: Callable[[str], T],
+        *,
+        what: str,
+        max_tokens: int,
+    ) -> Answer[T]:
+        """Ask, parse; on InvalidOutput ask once more with the error, and raise if that fails too."""
+        started = time.monotonic()
+        first = self._complete_with_retries(system, messages, max_tokens=max_tokens)
+        try:
+            value, completions = parse(first.text), [first]
+        except InvalidOutput as exc:
+            repair = repair_messages(messages, first.text, str(exc))
+            second = self._complete_with_retries(system, repair, max_tokens=max_tokens)
+            try:
+                value, completions = parse(second.text), [first, second]
+            except InvalidOutput as again:
+                raise InvalidOutput(f"{self.label} answered twice without a valid {what}: {again}") from again
+        return Answer(
+            value=value,
             input_tokens=sum(completion.input_tokens for completion in completions),
             output_tokens=sum(completion.output_tokens for completion in completions),
             duration_ms=round((time.monotonic() - started) * 1000),
             repaired=len(completions) > 1,
-            rejected_actions=rejected,
         )
 
-    def _complete_with_retries(self, system: str, messages: Sequence[ChatMessage]) -> Completion:
+    def _complete_with_retries(
+        self, system: str, messages: Sequence[ChatMessage], *, max_tokens: int
+    ) -> Completion:
         retry = 0
         while True:
             try:
-                return self._complete(system, messages)
+                return self._complete(system, messages, max_tokens=max_tokens)
             except TransientFailure as failure:
                 if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER_SECONDS:
                     raise failure.final(

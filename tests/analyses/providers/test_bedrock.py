@@ -16,9 +16,9 @@ from analyses.providers.base import (
     ai_providers,
 )
 from analyses.providers.bedrock import BedrockProvider
-from analyses.providers.prompt import system_prompt
+from analyses.providers.prompt import rca_system_prompt, system_prompt
 from remediation.catalog import action_catalog_for_prompt
-from tests.analyses.providers.conftest import split_on_data_block, valid_answer
+from tests.analyses.providers.conftest import split_on_data_block, valid_answer, valid_draft
 
 
 def converse_response(text: str, *, input_tokens: int = 812, output_tokens: int = 64) -> dict:
@@ -244,3 +244,62 @@ def test_from_settings_without_a_model_id_is_not_configured(settings):
 
     with pytest.raises(ProviderNotConfigured, match="BEDROCK_MODEL_ID is empty"):
         BedrockProvider.from_settings()
+
+
+def test_it_drafts_an_rca_with_the_rca_prompt_a_larger_answer_and_its_token_usage(
+    provider, stubber, calls, rca_context
+):
+    stubber.add_response(
+        "converse",
+        converse_response(json.dumps(valid_draft()), input_tokens=2100, output_tokens=640),
+        expected_params={
+            "modelId": "test-model",
+            "system": [{"text": rca_system_prompt()}],
+            "messages": [{"role": "user", "content": [{"text": ANY}]}],
+            "inferenceConfig": {"maxTokens": 2400, "temperature": 0.0},
+        },
+    )
+
+    result = provider.draft_rca(rca_context)
+
+    assert result.draft.model_dump() == valid_draft()
+    assert (result.provider, result.model, result.repaired) == ("bedrock", "test-model", False)
+    assert (result.input_tokens, result.output_tokens, result.total_tokens) == (2100, 640, 2740)
+    outside, data = split_on_data_block(calls[0]["messages"][0]["content"][0]["text"])
+    assert [incident["id"] for incident in data["incidents"]] == ["inc-checkout", "inc-payments"]
+    assert "checkout-api" not in outside
+
+
+def test_a_malformed_rca_draft_is_repaired_once_and_both_calls_are_counted(
+    provider, stubber, calls, rca_context
+):
+    bad = json.dumps(valid_draft(timeline=""))
+    stubber.add_response("converse", converse_response(bad, input_tokens=2000, output_tokens=500))
+    stubber.add_response(
+        "converse", converse_response(json.dumps(valid_draft()), input_tokens=2600, output_tokens=610)
+    )
+
+    result = provider.draft_rca(rca_context)
+
+    assert (result.repaired, result.input_tokens, result.output_tokens) == (True, 4600, 1110)
+    assert result.draft.timeline == valid_draft()["timeline"]
+    repair = calls[1]["messages"]
+    assert [message["role"] for message in repair] == ["user", "assistant", "user"]
+    assert repair[1]["content"] == [{"text": bad}]
+    assert repair[2]["content"][0]["text"].startswith(
+        "Your answer was not valid: The JSON does not match the RCA draft schema: "
+        "timeline: String should have at least 1 character.\n"
+    )
+
+
+def test_two_malformed_rca_drafts_are_invalid_output(provider, stubber, rca_context):
+    stubber.add_response("converse", converse_response("Here is the post-mortem you asked for."))
+    stubber.add_response("converse", converse_response(json.dumps({"summary": "Checkout was down."})))
+
+    with pytest.raises(InvalidOutput) as raised:
+        provider.draft_rca(rca_context)
+
+    assert str(raised.value) == (
+        "Bedrock answered twice without a valid RCA draft: The JSON does not match the RCA draft schema: "
+        "root_cause: Field required; impact: Field required; timeline: Field required."
+    )

@@ -17,9 +17,9 @@ from analyses.providers.base import (
     ai_providers,
 )
 from analyses.providers.openai import OpenAICompatibleProvider
-from analyses.providers.prompt import system_prompt
+from analyses.providers.prompt import rca_system_prompt, system_prompt
 from remediation.catalog import action_catalog_for_prompt
-from tests.analyses.providers.conftest import split_on_data_block, valid_answer
+from tests.analyses.providers.conftest import split_on_data_block, valid_answer, valid_draft
 
 PATH = "/v1/chat/completions"
 
@@ -34,6 +34,12 @@ def chat_answer(content: str, *, usage: dict | None = None) -> dict:
         ],
     }
     return answer | ({"usage": usage} if usage else {})
+
+
+def answer_in_turn(httpserver, *answers: tuple[str, dict]) -> None:
+    """One chat completion (content, usage) a request, in this order."""
+    for content, usage in answers:
+        httpserver.expect_ordered_request(PATH).respond_with_json(chat_answer(content, usage=usage))
 
 
 def wait_until_logged(httpserver, count: int) -> None:
@@ -186,11 +192,10 @@ def test_an_answer_that_is_not_a_chat_completion_is_unavailable(httpserver, prov
 
 def test_invalid_json_is_repaired_once(httpserver, provider, incident_context):
     bad = '{"summary": "checkout-api is OOMKilled", "root_cause": '
-    httpserver.expect_ordered_request(PATH).respond_with_json(
-        chat_answer(bad, usage={"prompt_tokens": 700, "completion_tokens": 12})
-    )
-    httpserver.expect_ordered_request(PATH).respond_with_json(
-        chat_answer(json.dumps(valid_answer()), usage={"prompt_tokens": 760, "completion_tokens": 90})
+    answer_in_turn(
+        httpserver,
+        (bad, {"prompt_tokens": 700, "completion_tokens": 12}),
+        (json.dumps(valid_answer()), {"prompt_tokens": 760, "completion_tokens": 90}),
     )
 
     result = provider.diagnose(incident_context)
@@ -286,3 +291,62 @@ def test_from_settings_without_an_endpoint_or_model_is_not_configured(settings):
         str(raised.value)
         == "OPENAI_BASE_URL and OPENAI_MODEL must be set for the OpenAI-compatible provider."
     )
+
+
+def test_it_drafts_an_rca_and_reads_its_usage(httpserver, provider, rca_context):
+    usage = {"prompt_tokens": 1900, "completion_tokens": 700}
+    httpserver.expect_request(PATH, method="POST").respond_with_json(
+        chat_answer(json.dumps(valid_draft()), usage=usage)
+    )
+
+    result = provider.draft_rca(rca_context)
+
+    assert result.draft.model_dump() == valid_draft()
+    assert (result.provider, result.model, result.input_tokens, result.output_tokens, result.repaired) == (
+        "openai",
+        "local-llm",
+        1900,
+        700,
+        False,
+    )
+    [body] = posted(httpserver)
+    assert (body["max_tokens"], body["messages"][0]) == (
+        2100,
+        {"role": "system", "content": rca_system_prompt()},
+    )
+    _, data = split_on_data_block(body["messages"][-1]["content"])
+    assert data["incidents"][0]["analysis"]["confidence"] == 0.82
+
+
+def test_an_rca_draft_cut_off_mid_answer_is_repaired_once(httpserver, provider, rca_context):
+    cut = json.dumps(valid_draft())[:120]
+    answer_in_turn(
+        httpserver,
+        (cut, {"prompt_tokens": 1900, "completion_tokens": 2100}),
+        (json.dumps(valid_draft()), {"prompt_tokens": 2300, "completion_tokens": 650}),
+    )
+
+    result = provider.draft_rca(rca_context)
+
+    assert (result.repaired, result.input_tokens, result.output_tokens) == (True, 4200, 2750)
+    first, second = posted(httpserver)
+    assert second["messages"][:2] == first["messages"]
+    assert second["messages"][3]["content"].startswith(
+        "Your answer was not valid: The answer holds no JSON object with the RCA draft fields "
+        "(Unterminated string starting at"
+    )
+
+
+def test_two_invalid_rca_drafts_are_invalid_output(httpserver, provider, rca_context):
+    httpserver.expect_request(PATH).respond_with_json(
+        chat_answer(json.dumps(valid_draft(impact=["services"])))
+    )
+
+    with pytest.raises(InvalidOutput) as raised:
+        provider.draft_rca(rca_context)
+
+    assert str(raised.value) == (
+        "The OpenAI-compatible endpoint answered twice without a valid RCA draft: The JSON does not match "
+        "the RCA draft schema: impact: Input should be a valid string."
+    )
+    assert len(httpserver.log) == 2

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from analyses.providers.base import InvalidOutput
-from analyses.providers.output import parse_diagnosis
-from tests.analyses.providers.conftest import valid_answer
+from analyses.providers.output import parse_diagnosis, parse_rca_draft
+from tests.analyses.providers.conftest import valid_answer, valid_draft
 
 ALLOWED = {"restart_pod", "scale_deployment", "suggest_config_fix"}
 
@@ -72,3 +72,31 @@ def test_prose_without_json_is_invalid():
         parse_diagnosis("The pod ran out of memory.", allowed_actions=ALLOWED)
 
     assert str(raised.value) == "The answer holds no JSON object with the diagnosis fields."
+
+
+def test_it_reads_an_rca_draft_with_markdown_inside_fences():
+    text = f"Here is the draft:\n```json\n{json.dumps(valid_draft())}\n```"
+
+    draft = parse_rca_draft(text)
+
+    assert draft.model_dump() == valid_draft()
+
+
+def test_an_rca_draft_answer_shaped_like_a_diagnosis_is_invalid():
+    with pytest.raises(InvalidOutput) as raised:
+        parse_rca_draft(json.dumps({"confidence": 0.9, "recommendations": ["Roll back."]}))
+
+    assert str(raised.value) == "The answer holds no JSON object with the RCA draft fields."
+
+
+def test_an_rca_draft_with_an_empty_or_missing_section_names_each():
+    answer = valid_draft(summary="")
+    del answer["impact"]
+
+    with pytest.raises(InvalidOutput) as raised:
+        parse_rca_draft(json.dumps(answer))
+
+    assert str(raised.value) == (
+        "The JSON does not match the RCA draft schema: summary: String should have at least 1 character; "
+        "impact: Field required."
+    )
