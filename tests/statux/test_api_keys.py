@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -169,7 +170,8 @@ def test_admin_scope_key_can_manage_keys(create_key):
 def test_key_rate_limit_rps_is_enforced_with_headers(create_key):
     client = key_client(create_key(scope="read", rate_limit_rps=2)["api_key"])
 
-    responses = [client.get("/api/v1/rbac/permissions") for _ in range(3)]
+    with time_machine.travel(timezone.now().replace(microsecond=100), tick=False):  # one 1-second window
+        responses = [client.get("/api/v1/rbac/permissions") for _ in range(3)]
 
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert [r["X-RateLimit-Limit"] for r in responses] == ["2", "2", "2"]
