@@ -44,6 +44,9 @@ class Plan(models.TextChoices):
     ENTERPRISE = "enterprise"
 
 
+# Organization, User, Membership and ApiKey answer "who is this, and what may they do": statux.auth_cache
+# keeps them per process and drops them on post_save and post_delete. QuerySet.update() sends neither,
+# so code that update()s one of these tables in a way that changes such an answer calls auth_cache.bump().
 class Organization(models.Model):
     """A tenant: also called workspace (AI-SRE), client and tenant (AIops, where `slug` is `tenant_id`)."""
 
