@@ -275,7 +275,7 @@ def rca_action_item_create(
 @transaction.atomic
 def rca_action_item_update(*, item: RcaActionItem, actor: Actor, **changes: Any) -> RcaActionItem:
     """Change any field; `completed_at` follows the status. Raises InvalidAssignee."""
-    item = RcaActionItem.objects.select_for_update().select_related("assignee").get(pk=item.pk)
+    item = RcaActionItem.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=item.pk)
     if "assignee_id" in changes:
         item.assignee = _check_assignee(item.organization_id, changes.pop("assignee_id"))
         changes["assignee"] = item.assignee
@@ -378,7 +378,12 @@ def rca_postmortem_for_incident(*, incident: Incident, actor: Actor) -> tuple[Rc
 def _claim(rca_id: str) -> Rca | None:
     """Move a pending (or abandoned processing) generation to processing; None when there is nothing to do."""
     with transaction.atomic():
-        rca = Rca.objects.select_for_update().select_related("organization").filter(pk=rca_id).first()
+        rca = (
+            Rca.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(pk=rca_id)
+            .first()
+        )
         if rca is None or rca.generation_status not in GENERATION_IN_FLIGHT:
             return None
         now = timezone.now()
@@ -396,7 +401,7 @@ def _claim(rca_id: str) -> Rca | None:
 def _apply_draft(*, rca_id: Any, result: RcaDraftResult, budget_reason: str) -> Rca:
     """Write the draft by the rule in this module's docstring, on fresh state: a person's edit saved
     while the model was thinking is respected too."""
-    rca = Rca.objects.select_for_update().select_related("organization").get(pk=rca_id)
+    rca = Rca.objects.select_for_update(of=("self",)).select_related("organization").get(pk=rca_id)
     proposal = result.draft.model_dump()
     protected = set(rca.edited_fields)
     revisions, skipped = [], []
