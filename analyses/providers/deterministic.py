@@ -2,7 +2,8 @@
 
 It reads the pre-analysis signatures (or detects them), the deploy correlation, past resolutions,
 Kubernetes state and logs, and writes the diagnosis an experienced on-call engineer would: what is
-wrong, why, what to do first. It needs nothing outside the process and always answers.
+wrong, why, what to do first. It needs nothing outside the process and always answers; so do its
+RCA drafts (`rca_draft.py`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import math
 import re
 import string
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -23,10 +24,13 @@ from analyses.providers.base import (
     Diagnosis,
     IncidentContext,
     ProviderResult,
+    RcaContext,
+    RcaDraftResult,
     SignatureMatch,
     SuggestedAction,
     ai_providers,
 )
+from analyses.providers.rca_draft import rca_draft_build, rca_draft_fallback
 from analyses.signatures import (
     FIELD_CHARS,
     ActionTemplate,
@@ -39,6 +43,7 @@ from analyses.signatures import (
 from remediation.catalog import ACTION_CATALOG
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}
 SEVERITY_ALIASES = {
@@ -501,17 +506,31 @@ class DeterministicProvider(AnalysisProvider):
 
     def diagnose(self, context: IncidentContext) -> ProviderResult:
         """Never raises: the chain has no provider after this one."""
-        started = time.perf_counter()
-        try:
-            diagnosis = diagnosis_build(context, max_replicas=self.max_replicas)
-        except Exception:  # the last link must answer; the bug is logged, not hidden
-            logger.exception(
-                "Deterministic engine failed on incident %s", getattr(context, "incident_id", "?")
-            )
-            diagnosis = _fallback(context)
-        return ProviderResult(
-            diagnosis=diagnosis,
-            provider=self.name,
-            model=self.model,
-            duration_ms=round((time.perf_counter() - started) * 1000),
+        diagnosis, duration_ms = _answer_anyway(
+            lambda: diagnosis_build(context, max_replicas=self.max_replicas),
+            lambda: _fallback(context),
+            f"incident {getattr(context, 'incident_id', '?')}",
         )
+        return ProviderResult(
+            diagnosis=diagnosis, provider=self.name, model=self.model, duration_ms=duration_ms
+        )
+
+    def draft_rca(self, context: RcaContext) -> RcaDraftResult:
+        """A post-mortem draft from the linked incidents alone; never raises, as `diagnose`."""
+        draft, duration_ms = _answer_anyway(
+            lambda: rca_draft_build(context),
+            lambda: rca_draft_fallback(context),
+            f"the RCA draft of {getattr(context, 'rca_id', '?')}",
+        )
+        return RcaDraftResult(draft=draft, provider=self.name, model=self.model, duration_ms=duration_ms)
+
+
+def _answer_anyway(build: Callable[[], T], fallback: Callable[[], T], subject: str) -> tuple[T, int]:
+    """`build()`, or `fallback()` if it raised; and how long it took, in milliseconds."""
+    started = time.perf_counter()
+    try:
+        value = build()
+    except Exception:  # the last link must answer; the bug is logged, not hidden
+        logger.exception("Deterministic engine failed on %s", subject)
+        value = fallback()
+    return value, round((time.perf_counter() - started) * 1000)
