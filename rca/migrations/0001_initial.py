@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("analyses", "0005_servicecorrelation"),
+        ("analyses", "0004_incident_search"),
         ("statux", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
