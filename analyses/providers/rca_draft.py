@@ -163,6 +163,7 @@ class Incident:
     started: datetime | None
     resolved: datetime | None
     alerts: int | None
+    alerts_exact: bool  # False when the timeline was cut (no incident_created in it) and no count came
     entries: list[Entry]
     analysis: Mapping[str, Any]
     deploy: Deploy | None
@@ -292,7 +293,8 @@ def _incident(raw: Any, position: int) -> Incident:
     status = _line(item.get("status"), 40).lower()
     started = _when(item.get("created_at")) or next((at for at, _, _ in indexed if at is not None), None)
     resolved = None if status in ACTIVE_STATUSES else _resolved_at(item, indexed)
-    counted = sum(1 for event in events if _line(event.get("event_type"), REF_CHARS) in ALERT_EVENTS)
+    kinds = [_line(event.get("event_type"), REF_CHARS) for event in events]
+    counted = sum(1 for kind in kinds if kind in ALERT_EVENTS)
     explicit = _number(item.get("alert_count"))
     explicit = int(explicit) if explicit is not None and 0 < explicit < MAX_ALERT_COUNT else 0
     incident = Incident(
@@ -304,6 +306,7 @@ def _incident(raw: Any, position: int) -> Incident:
         started=started,
         resolved=resolved,
         alerts=max(counted, explicit) or (0 if events else None),
+        alerts_exact=bool(explicit) or "incident_created" in kinds,
         entries=[],
         analysis=_mapping(item.get("analysis")),
         deploy=_deploy(item.get("deploy"), started),
@@ -384,9 +387,10 @@ def _services(incidents: list[Incident]) -> list[str]:
 
 
 def _alert_total(incidents: list[Incident]) -> tuple[int, bool]:
-    """The alerts counted, and whether every incident's count is known."""
-    known = [incident.alerts for incident in incidents if incident.alerts is not None]
-    return sum(known), len(known) == len(incidents)
+    """The alerts counted, and whether every incident's count is known exactly."""
+    known = [incident for incident in incidents if incident.alerts is not None]
+    exact = len(known) == len(incidents) and all(incident.alerts_exact for incident in known)
+    return sum(incident.alerts or 0 for incident in known), exact
 
 
 @dataclass
@@ -573,12 +577,15 @@ def _duration_line(span: Span) -> str:
     )
 
 
+def _alert_count(incident: Incident) -> str:
+    if incident.alerts is None:
+        return "unknown"
+    return str(incident.alerts) if incident.alerts_exact else f"at least {incident.alerts}"
+
+
 def _alerts_line(incidents: list[Incident]) -> str:
     total, complete = _alert_total(incidents)
-    each = ", ".join(
-        f"{incident.ref}: {incident.alerts if incident.alerts is not None else 'unknown'}"
-        for incident in incidents
-    )
+    each = ", ".join(f"{incident.ref}: {_alert_count(incident)}" for incident in incidents)
     if complete:
         return f"{total} in total ({each})"
     return f"at least {total} ({each})" if total else f"unknown ({each})"

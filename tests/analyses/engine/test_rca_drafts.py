@@ -184,6 +184,28 @@ def test_an_unresolved_incident_leaves_the_duration_unknown_and_says_so(rca_cont
     assert draft.timeline.splitlines()[-1] == "- 10:50 UTC \u2014 inc-checkout resolved by alertmanager."
 
 
+def test_a_timeline_cut_before_the_incident_opened_gives_alert_counts_as_lower_bounds(rca_context):
+    checkout, payments = rca_context.incidents
+    cut = {**checkout, "timeline": checkout["timeline"][2:]}  # the context keeps only the newest events
+
+    draft = rca_draft_build(with_incidents(rca_context, cut, payments))
+
+    assert (
+        draft.impact.splitlines()[3] == "- **Alerts:** at least 6 (inc-checkout: at least 3, inc-payments: 3)"
+    )
+    assert ", raising at least 6 alerts." in draft.summary
+    assert draft.timeline.splitlines()[1].startswith("- 10:30 UTC \u2014 inc-checkout opened: ")
+
+
+def test_an_alert_count_given_with_the_incident_makes_a_cut_timeline_exact(rca_context):
+    checkout, payments = rca_context.incidents
+    counted = {**checkout, "timeline": checkout["timeline"][2:], "alert_count": 31}
+
+    draft = rca_draft_build(with_incidents(rca_context, counted, payments))
+
+    assert draft.impact.splitlines()[3] == "- **Alerts:** 34 in total (inc-checkout: 31, inc-payments: 3)"
+
+
 def test_a_deploy_after_the_first_incident_began_is_in_the_timeline_but_not_a_suspect(rca_context):
     checkout, payments = rca_context.incidents
     late = {
