@@ -200,6 +200,12 @@ SPECTACULAR_SETTINGS = {
         "AnalysisStatusEnum": "analyses.models.AnalysisStatus",
         "AnalysisSourceProductEnum": "analyses.models.SourceProduct",
         "WebhookSourceProductEnum": "webhooks.models.SourceProduct",
+        "IncidentStatusEnum": "analyses.models.IncidentStatus",
+        "RcaStatusEnum": "rca.models.RcaStatus",
+        "RcaGenerationStatusEnum": "rca.models.GenerationStatus",
+        "RcaIncidentProductEnum": "rca.models.IncidentProduct",
+        "ActionItemStatusEnum": "rca.models.ActionItemStatus",
+        "ActionItemPriorityEnum": "rca.models.ActionItemPriority",
     },
 }
 
