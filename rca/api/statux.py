@@ -37,6 +37,12 @@ def _wire(fields: list[str]) -> list[str]:
     return [WIRE_NAMES.get(field, field) for field in fields]
 
 
+def vocabulary(choices: type, **kwargs) -> serializers.CharField:
+    """An output field of a TextChoices vocabulary, documented in words rather than as an OpenAPI enum:
+    enums named `status` on several surfaces collide in the schema, which must build without warnings."""
+    return serializers.CharField(help_text=f"One of: {', '.join(choices.values)}.", **kwargs)
+
+
 def _list_of(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
     """The OpenAPI shape of a StatuxPagination page of `item`."""
     return type(
@@ -63,7 +69,7 @@ def _paginated(
 
 
 class StatuxRcaGenerationOut(serializers.Serializer):
-    status = serializers.ChoiceField(source="generation_status", choices=GenerationStatus.choices)
+    status = vocabulary(GenerationStatus, source="generation_status")
     error = serializers.CharField(source="generation_error")
     requestedAt = serializers.DateTimeField(source="generation_requested_at", allow_null=True)
     startedAt = serializers.DateTimeField(source="generation_started_at", allow_null=True)
@@ -82,7 +88,7 @@ class StatuxRcaOut(serializers.Serializer):
     id = serializers.UUIDField()
     organizationId = serializers.UUIDField(source="organization_id")
     title = serializers.CharField()
-    status = serializers.ChoiceField(choices=RcaStatus.choices)
+    status = vocabulary(RcaStatus)
     summary = serializers.CharField()
     rootCause = serializers.CharField(source="root_cause")
     impact = serializers.CharField()
@@ -148,7 +154,7 @@ class StatuxRcaStatsOut(serializers.Serializer):
 
 
 class StatuxRcaIncidentCandidateOut(serializers.Serializer):
-    product = serializers.ChoiceField(choices=IncidentProduct.choices)
+    product = vocabulary(IncidentProduct)
     incidentId = serializers.CharField(source="incident_id", allow_null=True)
     externalId = serializers.CharField(source="external_id")
     title = serializers.CharField(allow_blank=True)
@@ -170,7 +176,7 @@ class StatuxRcaIncidentSummaryOut(serializers.Serializer):
 class StatuxRcaIncidentLinkOut(serializers.Serializer):
     id = serializers.UUIDField()
     rcaId = serializers.UUIDField(source="rca_id")
-    product = serializers.ChoiceField(choices=IncidentProduct.choices)
+    product = vocabulary(IncidentProduct)
     incidentId = serializers.CharField(source="incident_id", allow_null=True)
     externalId = serializers.CharField(source="external_id")
     title = serializers.CharField()
@@ -215,8 +221,8 @@ class StatuxRcaActionItemOut(serializers.Serializer):
     description = serializers.CharField()
     assigneeId = serializers.UUIDField(source="assignee_id", allow_null=True)
     assignee = StatuxRcaUserOut(allow_null=True)
-    status = serializers.ChoiceField(choices=ActionItemStatus.choices)
-    priority = serializers.ChoiceField(choices=ActionItemPriority.choices)
+    status = vocabulary(ActionItemStatus)
+    priority = vocabulary(ActionItemPriority)
     dueDate = serializers.DateField(source="due_date", allow_null=True)
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
     createdBy = serializers.CharField(source="created_by_label")
@@ -224,7 +230,9 @@ class StatuxRcaActionItemOut(serializers.Serializer):
     updatedAt = serializers.DateTimeField(source="updated_at")
 
 
-class StatuxRcaActionItemCreateIn(serializers.Serializer):
+class StatuxRcaActionItemIn(serializers.Serializer):
+    """POST takes it whole (defaults apply); PATCH partially, so absent fields stay as they are."""
+
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
     assigneeId = serializers.UUIDField(source="assignee_id", allow_null=True, default=None)
@@ -233,21 +241,12 @@ class StatuxRcaActionItemCreateIn(serializers.Serializer):
     dueDate = serializers.DateField(source="due_date", allow_null=True, default=None)
 
 
-class StatuxRcaActionItemUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=300, required=False)
-    description = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
-    assigneeId = serializers.UUIDField(source="assignee_id", allow_null=True, required=False)
-    status = serializers.ChoiceField(choices=ActionItemStatus.choices, required=False)
-    priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
-    dueDate = serializers.DateField(source="due_date", allow_null=True, required=False)
-
-
 class StatuxRcaRevisionOut(serializers.Serializer):
     id = serializers.IntegerField()
     field = serializers.SerializerMethodField()
     previousText = serializers.CharField(source="previous_text")
     newText = serializers.CharField(source="new_text")
-    source = serializers.ChoiceField(choices=RevisionSource.choices)
+    source = vocabulary(RevisionSource)
     applied = serializers.BooleanField()
     actor = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")
@@ -401,12 +400,10 @@ class StatuxRcaActionItemListApi(OrgScopedApi):
         rca = selectors.rca_get(organization=request.organization, rca_id=rca_id)
         return _paginated(self, request, selectors.rca_action_item_list(rca=rca), StatuxRcaActionItemOut)
 
-    @extend_schema(
-        request=StatuxRcaActionItemCreateIn, responses={201: StatuxRcaActionItemOut}, tags=["statux"]
-    )
+    @extend_schema(request=StatuxRcaActionItemIn, responses={201: StatuxRcaActionItemOut}, tags=["statux"])
     def post(self, request: Request, org_id: str, rca_id: str) -> Response:
         rca = selectors.rca_get(organization=request.organization, rca_id=rca_id)
-        incoming = StatuxRcaActionItemCreateIn(data=request.data)
+        incoming = StatuxRcaActionItemIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         item = services.rca_action_item_create(
             rca=rca, actor=Actor.from_request(request), **incoming.validated_data
@@ -417,11 +414,11 @@ class StatuxRcaActionItemListApi(OrgScopedApi):
 class StatuxRcaActionItemDetailApi(OrgScopedApi):
     """PATCH, DELETE /api/v1/organizations/{orgId}/rcas/{rcaId}/action-items/{itemId}"""
 
-    @extend_schema(request=StatuxRcaActionItemUpdateIn, responses=StatuxRcaActionItemOut, tags=["statux"])
+    @extend_schema(request=StatuxRcaActionItemIn, responses=StatuxRcaActionItemOut, tags=["statux"])
     def patch(self, request: Request, org_id: str, rca_id: str, item_id: str) -> Response:
         rca = selectors.rca_get(organization=request.organization, rca_id=rca_id)
         item = selectors.rca_action_item_get(rca=rca, item_id=item_id)
-        incoming = StatuxRcaActionItemUpdateIn(data=request.data)
+        incoming = StatuxRcaActionItemIn(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         item = services.rca_action_item_update(
             item=item, actor=Actor.from_request(request), **incoming.validated_data
