@@ -360,3 +360,48 @@ class AnalysisSettings(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.organization_id} auto={self.auto_analyze} min={self.min_severity}"
+
+
+class ServiceCorrelation(TenantModel):
+    """A learned edge of the service graph: how `related_service` fails relative to `service` (AIops).
+
+    One row per ordered pair, both directions of a pair stored; the learner in analyses/correlations.py
+    replaces an organization's rows at once, so readers see one computation, never a mix.
+    """
+
+    class Direction(models.TextChoices):
+        UPSTREAM = "upstream"  # related_service fails first: lag_minutes < 0
+        DOWNSTREAM = "downstream"  # related_service fails after service: lag_minutes > 0
+        CONCURRENT = "concurrent"  # within the same minute: lag_minutes == 0
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.CharField(max_length=200)
+    related_service = models.CharField(max_length=200)
+    correlation_score = models.FloatField()  # 0..1, chance-corrected
+    lag_minutes = models.IntegerField()  # related_service's failures start this long after service's
+    support = models.PositiveIntegerField()  # co-occurrences at that lag
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(  # also the index of the breadth-first walk: (organization, service)
+                fields=["organization", "service", "related_service"], name="service_correlation_one_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(service=models.F("related_service")), name="service_correlation_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(correlation_score__gte=0, correlation_score__lte=1),
+                name="service_correlation_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction="downstream", lag_minutes__gt=0)
+                | Q(direction="upstream", lag_minutes__lt=0)
+                | Q(direction="concurrent", lag_minutes=0),
+                name="service_correlation_direction_matches_lag",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} -> {self.related_service} ({self.direction} {self.lag_minutes:+d} min)"
