@@ -199,23 +199,27 @@ def _detached_user(cached_user: Any) -> Any:
 
 
 def presented_identity(request: Request) -> tuple[Any, Any] | None:
-    """`(user, auth)` as authentication is about to find them, without I/O, or None if unknown.
+    """`(user, auth)` as the view's authenticators are about to find them, without I/O; None if unknown.
 
     Only names the rate-limit counters counted in the auth round trip (`statux.auth_cache.prefetch`);
     it grants nothing. A JWT is verified first; an API key's row comes from this process's cache,
-    however old (its id and rate never change).
+    however old (its id and rate never change). Sessions and static keys are not previewed.
     """
-    raw = presented_api_key(request)
-    if raw:
-        key = auth_cache.peek(("key", hash_secret(raw))) if raw.startswith(API_KEY_PREFIX) else None
-        return (KeyPrincipal(f"apikey:{key.key_id}", key), key) if key is not None else None
-    try:
-        validated_token = OrgJWTAuthentication().presented_token(request)
-    except exceptions.AuthenticationFailed:  # authentication raises it again, in its place
-        return None
-    if validated_token is None or not validated_token.get(api_settings.USER_ID_CLAIM):
-        return None
-    return SimpleNamespace(pk=validated_token[api_settings.USER_ID_CLAIM]), validated_token
+    for authenticator in request.authenticators:  # in DRF's order: the first that answers wins
+        if isinstance(authenticator, ApiKeyAuthentication) and (raw := presented_api_key(request)):
+            key = auth_cache.peek(("key", hash_secret(raw))) if raw.startswith(API_KEY_PREFIX) else None
+            return (KeyPrincipal(f"apikey:{key.key_id}", key), key) if key is not None else None
+        if isinstance(authenticator, OrgJWTAuthentication):
+            try:
+                validated_token = authenticator.presented_token(request)
+            except exceptions.AuthenticationFailed:  # authentication raises it again, in its place
+                return None
+            if validated_token is not None:
+                user_id = validated_token.get(api_settings.USER_ID_CLAIM)
+                return (SimpleNamespace(pk=user_id), validated_token) if user_id else None
+        elif not isinstance(authenticator, ApiKeyAuthentication):
+            return None  # a session or another scheme may answer first: no guess
+    return None
 
 
 class CsrfSessionAuthentication(authentication.SessionAuthentication):
