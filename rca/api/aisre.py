@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from analyses.selectors import incident_get
 from rca import services
-from rca.api.statux import vocabulary
 from rca.models import GenerationStatus, RcaStatus
 from statux.api.base import AisreApi
 from statux.audit import Actor
@@ -20,8 +19,8 @@ class AisrePostmortemOut(serializers.Serializer):
     incident_id = serializers.CharField()
     rca_id = serializers.UUIDField()
     title = serializers.CharField()
-    status = vocabulary(RcaStatus)
-    generation_status = vocabulary(GenerationStatus)
+    status = serializers.ChoiceField(choices=RcaStatus.choices)
+    generation_status = serializers.ChoiceField(choices=GenerationStatus.choices)
     created = serializers.BooleanField()
     url = serializers.CharField()
     api_url = serializers.CharField()

@@ -37,12 +37,6 @@ def _wire(fields: list[str]) -> list[str]:
     return [WIRE_NAMES.get(field, field) for field in fields]
 
 
-def vocabulary(choices: type, **kwargs) -> serializers.CharField:
-    """An output field of a TextChoices vocabulary, documented in words rather than as an OpenAPI enum:
-    enums named `status` on several surfaces collide in the schema, which must build without warnings."""
-    return serializers.CharField(help_text=f"One of: {', '.join(choices.values)}.", **kwargs)
-
-
 def _list_of(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
     """The OpenAPI shape of a StatuxPagination page of `item`."""
     return type(
@@ -69,7 +63,7 @@ def _paginated(
 
 
 class StatuxRcaGenerationOut(serializers.Serializer):
-    status = vocabulary(GenerationStatus, source="generation_status")
+    status = serializers.ChoiceField(source="generation_status", choices=GenerationStatus.choices)
     error = serializers.CharField(source="generation_error")
     requestedAt = serializers.DateTimeField(source="generation_requested_at", allow_null=True)
     startedAt = serializers.DateTimeField(source="generation_started_at", allow_null=True)
@@ -88,7 +82,7 @@ class StatuxRcaOut(serializers.Serializer):
     id = serializers.UUIDField()
     organizationId = serializers.UUIDField(source="organization_id")
     title = serializers.CharField()
-    status = vocabulary(RcaStatus)
+    status = serializers.ChoiceField(choices=RcaStatus.choices)
     summary = serializers.CharField()
     rootCause = serializers.CharField(source="root_cause")
     impact = serializers.CharField()
@@ -154,7 +148,7 @@ class StatuxRcaStatsOut(serializers.Serializer):
 
 
 class StatuxRcaIncidentCandidateOut(serializers.Serializer):
-    product = vocabulary(IncidentProduct)
+    product = serializers.ChoiceField(choices=IncidentProduct.choices)
     incidentId = serializers.CharField(source="incident_id", allow_null=True)
     externalId = serializers.CharField(source="external_id")
     title = serializers.CharField(allow_blank=True)
@@ -176,7 +170,7 @@ class StatuxRcaIncidentSummaryOut(serializers.Serializer):
 class StatuxRcaIncidentLinkOut(serializers.Serializer):
     id = serializers.UUIDField()
     rcaId = serializers.UUIDField(source="rca_id")
-    product = vocabulary(IncidentProduct)
+    product = serializers.ChoiceField(choices=IncidentProduct.choices)
     incidentId = serializers.CharField(source="incident_id", allow_null=True)
     externalId = serializers.CharField(source="external_id")
     title = serializers.CharField()
@@ -221,8 +215,8 @@ class StatuxRcaActionItemOut(serializers.Serializer):
     description = serializers.CharField()
     assigneeId = serializers.UUIDField(source="assignee_id", allow_null=True)
     assignee = StatuxRcaUserOut(allow_null=True)
-    status = vocabulary(ActionItemStatus)
-    priority = vocabulary(ActionItemPriority)
+    status = serializers.ChoiceField(choices=ActionItemStatus.choices)
+    priority = serializers.ChoiceField(choices=ActionItemPriority.choices)
     dueDate = serializers.DateField(source="due_date", allow_null=True)
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
     createdBy = serializers.CharField(source="created_by_label")
@@ -246,7 +240,7 @@ class StatuxRcaRevisionOut(serializers.Serializer):
     field = serializers.SerializerMethodField()
     previousText = serializers.CharField(source="previous_text")
     newText = serializers.CharField(source="new_text")
-    source = vocabulary(RevisionSource)
+    source = serializers.ChoiceField(choices=RevisionSource.choices)
     applied = serializers.BooleanField()
     actor = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")
