@@ -290,26 +290,35 @@ def _incident_starts(*, organization: Organization, since: datetime) -> dict[str
     return starts
 
 
-@transaction.atomic
 def service_correlations_learn(
     *, organization_id: str, days: int = WINDOW_DAYS, now: datetime | None = None
 ) -> list[ServiceCorrelation]:
     """Recompute an organization's graph from its last `days` of incidents and replace it at once.
 
-    Idempotent; the organization row's lock makes concurrent runs for one organization take turns.
+    Idempotent. The learning holds no lock; only the replacement does, briefly.
     """
-    organization = Organization.objects.select_for_update().filter(pk=organization_id).first()
+    organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:  # deleted since the task was queued
         return []
     now = now or timezone.now()
-    since = now - timedelta(days=days)
-    starts = _incident_starts(organization=organization, since=since)
+    starts = _incident_starts(organization=organization, since=now - timedelta(days=days))
     span = (now - min((min(times) for times in starts.values()), default=now)).total_seconds()
-    edges = correlation_edges(starts, span_seconds=span)
+    return _service_correlations_replace(
+        organization=organization, edges=correlation_edges(starts, span_seconds=span), computed_at=now
+    )
+
+
+@transaction.atomic
+def _service_correlations_replace(
+    *, organization: Organization, edges: list[CorrelationEdge], computed_at: datetime
+) -> list[ServiceCorrelation]:
+    # Two runs for one organization replace in turn, never interleaved into the unique constraint. NO KEY:
+    # a plain FOR UPDATE would also hold up every insert of a row that references the organization.
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).values_list("pk").first()
     ServiceCorrelation.objects.for_org(organization).delete()
     return ServiceCorrelation.objects.bulk_create(
         ServiceCorrelation(
-            organization=organization, direction=edge.direction, computed_at=now, **asdict(edge)
+            organization=organization, direction=edge.direction, computed_at=computed_at, **asdict(edge)
         )
         for edge in edges
     )

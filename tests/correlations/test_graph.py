@@ -272,3 +272,28 @@ def test_a_rolled_back_incident_neither_queues_nor_holds_the_window(
         service_correlations_refresh_soon(incident=incident)
 
     assert learn_runs == [(str(org.pk),)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_learners_of_one_organization_take_turns(org, make_incidents):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    rng = random.Random(5)
+    now = timezone.now()
+    a = [now - timedelta(seconds=rng.uniform(3600, 20 * 86400)) for _ in range(20)]
+    make_incidents(org, "a", a)
+    make_incidents(org, "b", following(a, rng, 2))
+
+    def learn(_: int) -> int:
+        try:
+            return len(service_correlations_learn(organization_id=org.pk))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(learn, range(8)))
+
+    assert counts == [2] * 8 and ServiceCorrelation.objects.filter(organization=org).count() == 2
