@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from analyses.chain import provider_chain_run
 from analyses.context import BuiltContext, build_incident_context
+from analyses.correlations import service_correlations_refresh_soon
 from analyses.models import (
     ACTIVE_STATUSES,
     ANALYSIS_STATUSES_IN_FLIGHT,
@@ -162,6 +163,7 @@ def incident_record_alert(*, organization: Organization, alert: NormalizedAlert)
         else:
             _record_new_incident(incident=incident, alert=alert, parent=parent)
             analysis_auto_request(incident=incident)  # queued on commit
+            service_correlations_refresh_soon(incident=incident)  # debounced, queued on commit
             return AlertOutcome(incident=incident, created=True, group_id=parent.pk if parent else None)
     _count_repeat(incident=incident, alert=alert, strategy=strategy)
     return AlertOutcome(
