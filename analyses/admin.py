@@ -10,6 +10,7 @@ from analyses.models import (
     IncidentEvent,
     IncidentNote,
     KnowledgeBaseEntry,
+    ServiceCorrelation,
 )
 from analyses.services import incident_change_status
 from statux.audit import Actor
@@ -209,3 +210,20 @@ class KnowledgeBaseEntryAdmin(admin.ModelAdmin):
     search_fields = ("id", "service_id", "incident_ref", "resolution")
     list_select_related = ("organization",)
     raw_id_fields = ("incident",)
+
+
+@admin.register(ServiceCorrelation)
+class ServiceCorrelationAdmin(admin.ModelAdmin):
+    list_display = (
+        "service",
+        "related_service",
+        "direction",
+        "lag_minutes",
+        "correlation_score",
+        "support",
+        "organization",
+        "computed_at",
+    )
+    list_filter = ("organization", "direction")
+    search_fields = ("service", "related_service")
+    list_select_related = ("organization",)

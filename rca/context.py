@@ -104,6 +104,7 @@ def _describe(incident: Incident, linked_ids: set[str]) -> dict[str, Any]:
         "service": incident.service,
         "severity": incident.severity,
         "status": incident.status,
+        "alert_count": incident.alert_count,  # exact, where the bounded timeline is not
         "created_at": incident.created_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "timeline": [

@@ -226,6 +226,11 @@ WATCHDOG_INTERVAL_SECONDS = env.int("WATCHDOG_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "statux-watchdog": {"task": "statux.watchdog_tick", "schedule": float(WATCHDOG_INTERVAL_SECONDS)},
     "analyses-requeue-stuck": {"task": "analyses.requeue_stuck_analyses", "schedule": 120.0},
+    "rca-requeue-stuck": {"task": "rca.requeue_stuck_generations", "schedule": 120.0},
+    "analyses-learn-service-correlations": {
+        "task": "analyses.learn_service_correlations",
+        "schedule": 3600.0,
+    },
 }
 
 # Tenancy and keys.

@@ -61,6 +61,7 @@ urlpatterns = [
     path("", include((aiops_patterns, "aiops"))),
     path("", include((aisre_patterns, "aisre"))),
     path("console/", include("statux.console.urls")),
+    path("", include("analyses.urls_aiops")),
     *(path("", include(f"{app}.urls")) for app in ("analyses", "rca", "webhooks", "usage", "remediation")),
 ]
 

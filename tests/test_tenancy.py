@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from analyses.models import Analysis
 from analyses.services import incident_record_alert
+from rca.services import rca_action_item_create, rca_create, rca_link_incident
 from statux.audit import Actor
 from statux.services import api_key_create
 from statux.tenancy import Access
@@ -44,6 +45,24 @@ OBJECT_ENDPOINTS = [
     ("get", "/incidents/{inc}/diagnosis"),
     ("get", "/api/v1/organizations/{foreign_org}/usage"),
     ("patch", "/api/v1/organizations/{foreign_org}/usage"),
+    ("get", "/api/v1/organizations/{org}/rcas/{rca}"),
+    ("patch", "/api/v1/organizations/{org}/rcas/{rca}"),
+    ("delete", "/api/v1/organizations/{org}/rcas/{rca}"),
+    ("get", "/api/v1/organizations/{org}/rcas/{rca}/revisions"),
+    ("get", "/api/v1/organizations/{org}/rcas/{rca}/incidents"),
+    ("post", "/api/v1/organizations/{org}/rcas/{rca}/incidents"),
+    ("delete", "/api/v1/organizations/{org}/rcas/{rca}/incidents/{rca_link}"),
+    ("get", "/api/v1/organizations/{org}/rcas/{rca}/action-items"),
+    ("post", "/api/v1/organizations/{org}/rcas/{rca}/action-items"),
+    ("patch", "/api/v1/organizations/{org}/rcas/{rca}/action-items/{rca_item}"),
+    ("delete", "/api/v1/organizations/{org}/rcas/{rca}/action-items/{rca_item}"),
+    ("post", "/api/v1/organizations/{org}/rcas/{rca}/generate"),
+    ("get", "/api/v1/organizations/{org}/rcas/{rca}/export"),
+    ("get", "/api/v1/organizations/{foreign_org}/rcas"),
+    ("post", "/api/v1/organizations/{foreign_org}/rcas"),
+    ("get", "/api/v1/organizations/{foreign_org}/rcas/stats"),
+    ("get", "/api/v1/organizations/{foreign_org}/rcas/search-incidents"),
+    ("post", "/incidents/{inc}/postmortem"),
 ]
 
 
@@ -59,9 +78,15 @@ def foreign(other_org, other_admin):
         organization=other_org, name="theirs", source_product="alerting", actor=Actor(system="test")
     )
     analysis = Analysis.objects.create(organization=other_org, incident=incident)
+    rca = rca_create(organization=other_org, title="theirs", actor=Actor(system="test"))
+    link = rca_link_incident(rca=rca, incident=incident, actor=Actor(system="test"))
+    item = rca_action_item_create(rca=rca, title="theirs", actor=Actor(system="test"))
     return {
         "foreign_org": other_org.slug,
         "insight": analysis.pk,
+        "rca": rca.pk,
+        "rca_link": link.pk,
+        "rca_item": item.pk,
         "key": key.key_id,
         "user": other_admin.pk,
         "inc": incident.pk,

@@ -146,7 +146,7 @@ class ProviderResult:
 class RcaContext:
     """What an RCA draft is written from: the document as it stands and its linked incidents.
 
-    Each linked incident: {"id", "title", "service", "severity", "status", "created_at",
+    Each linked incident: {"id", "title", "service", "severity", "status", "alert_count", "created_at",
     "resolved_at", "timeline": [{"event_type", "actor", "created_at", "payload"}], "notes": [str],
     "analysis": {"summary", "root_cause", "recommendations", "confidence"} or None,
     "deploy": {"deploy_id", "service", "minutes_before_incident", "actor", "image"} or None,

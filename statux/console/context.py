@@ -10,6 +10,8 @@ AREAS = {
     "insight": "insights",
     "guardrail": "remediation",
     "usage": "usage",
+    "anomaly": "anomalies",
+    "correlation": "anomalies",
     "analysis": "insights",
     "dashboard": "dashboard",
     "webhook": "ingestion",

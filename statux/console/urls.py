@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statux.console import analyses, incidents, ingestion, remediation, usage, views
+from statux.console import analyses, correlations, incidents, ingestion, remediation, usage, views
 
 app_name = "console"
 
@@ -52,6 +52,9 @@ urlpatterns = [
     # --- Remediation: guardrail policy (Issue 5) ---
     path("remediation/guardrails/", remediation.guardrails_view, name="guardrail-policy"),
     path("remediation/guardrails/edit/", remediation.guardrails_edit_view, name="guardrail-policy-edit"),
+    # --- Anomalies and the learned service graph (Issue 6) ---
+    path("anomalies/", correlations.anomaly_list_view, name="anomaly-list"),
+    path("anomalies/graph/", correlations.correlation_graph_view, name="correlation-graph"),
     # --- Usage and limits (Issue 5) ---
     path("usage/", usage.usage_view, name="usage"),
     path("usage/budget/", usage.usage_budget_view, name="usage-budget"),

@@ -13,7 +13,7 @@ from analyses.models import Incident
 from tests.conftest import make_key_client
 from tests.correlations.conftest import START
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.correlations.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def ids(response) -> list[str]:

@@ -13,7 +13,7 @@ from statux.console.correlations import correlation_graph_layout
 from tests.correlations.conftest import START
 from tests.correlations.test_graph import edge
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.correlations.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def test_the_anomalies_page_lists_them_with_score_and_incident_link(org, viewer_console, make_anomaly):

@@ -19,7 +19,7 @@ from tests.conftest import make_key_client
 from tests.correlations.test_learner import following
 from webhooks.normalizers.base import NormalizedAlert
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.correlations.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def edge(organization, service: str, related: str, score: float, lag: int) -> None:
