@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import math
+import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -348,7 +349,10 @@ def service_correlations_refresh_soon(*, incident: Incident) -> None:
     def enqueue() -> None:
         from analyses.tasks import service_correlations_learn_task  # the task module imports services
 
-        key = f"analyses:correlations:refresh:{organization_id}"
+        # The window is named by the clock, not only by the key's expiry: the cache's TTL runs on its
+        # own server's clock, which tests that move time (and skewed hosts) cannot reach.
+        window = int(time.time() // REFRESH_DEBOUNCE_SECONDS)
+        key = f"analyses:correlations:refresh:{organization_id}:{window}"
         if cache.add(key, 1, timeout=REFRESH_DEBOUNCE_SECONDS):
             service_correlations_learn_task.apply_async(
                 (organization_id,), countdown=REFRESH_DEBOUNCE_SECONDS

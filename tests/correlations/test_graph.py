@@ -226,16 +226,18 @@ def test_new_incidents_queue_one_refresh_per_debounce_window(
     org, learn_runs, django_capture_on_commit_callbacks
 ):
     incidents = [incident_record_alert(organization=org, alert=alert(name)).incident for name in "abc"]
+    start = timezone.now().replace(minute=0, second=10, microsecond=0)  # early in a debounce window
 
-    with django_capture_on_commit_callbacks(execute=True):
-        for incident in incidents:  # a storm: the first wins, the others ride along
-            service_correlations_refresh_soon(incident=incident)
-    with django_capture_on_commit_callbacks(execute=True):
-        service_correlations_refresh_soon(incident=incidents[0])  # a later commit, same window
+    with time_machine.travel(start, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            for incident in incidents:  # a storm: the first wins, the others ride along
+                service_correlations_refresh_soon(incident=incident)
+        with django_capture_on_commit_callbacks(execute=True):
+            service_correlations_refresh_soon(incident=incidents[0])  # a later commit, same window
     assert learn_runs == [(str(org.pk),)]
 
     with (
-        time_machine.travel(timezone.now() + timedelta(minutes=6)),
+        time_machine.travel(start + timedelta(minutes=6), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
         service_correlations_refresh_soon(incident=incidents[0])
