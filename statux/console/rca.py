@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -89,8 +90,10 @@ def with_item(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def _back(rca: Rca, anchor: str = "") -> HttpResponse:
-    return redirect(reverse("console:rca-detail", args=[rca.pk]) + (f"#{anchor}" if anchor else ""))
+def _back(rca: Rca, anchor: str = "", *, search: str = "") -> HttpResponse:
+    """To the RCA page, at `anchor`, with the incident search `search` still shown."""
+    query = f"?{urlencode({'q': search})}" if search else ""
+    return redirect(reverse("console:rca-detail", args=[rca.pk]) + query + (f"#{anchor}" if anchor else ""))
 
 
 def _members(request: HttpRequest) -> list:
@@ -378,7 +381,7 @@ def rca_link_view(request: HttpRequest, rca: Rca) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Linked {link.title or link.external_id}.")
-    return _back(rca, "incidents")
+    return _back(rca, "incidents", search=request.POST.get("q", "")[:200])
 
 
 @requires("write")

@@ -80,7 +80,18 @@ class RcaTextForm(ConsoleForm):
         return self.cleaned_data.get(self.field_name, "")
 
 
-class IncidentSearchForm(ConsoleForm):
+class RcaPageForm(ConsoleForm):
+    """A form of the RCA page, which shows several: each prefixes its ids with `id_prefix`."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class IncidentSearchForm(RcaPageForm):
+    id_prefix = "search"
     q = forms.CharField(
         label="Find incidents to link",
         required=False,
@@ -90,8 +101,10 @@ class IncidentSearchForm(ConsoleForm):
     )
 
 
-class IncidentLinkForm(ConsoleForm):
+class IncidentLinkForm(RcaPageForm):
     """A local incident (`incident_id`) or another product's (`product`, `external_id`, title, url)."""
+
+    id_prefix = "link"
 
     incident_id = forms.CharField(required=False, max_length=24, widget=forms.HiddenInput())
     product = forms.ChoiceField(
@@ -119,7 +132,8 @@ def assignee_label(user: User) -> str:
     return f"{user.name} ({user.email})" if user.name else user.email
 
 
-class ActionItemForm(ConsoleForm):
+class ActionItemForm(RcaPageForm):
+    id_prefix = "item"
     title = forms.CharField(
         label="Action", max_length=300, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )

@@ -405,9 +405,11 @@ def test_the_search_lists_candidates_with_link_buttons(operator_console, org, rc
 
 
 def test_linking_a_found_incident_lists_it_and_marks_it_linked(operator_console, org, rca, incident):
-    response = operator_console.post(f"/console/rcas/{rca.pk}/incidents/", {"incident_id": incident.pk})
+    response = operator_console.post(
+        f"/console/rcas/{rca.pk}/incidents/", {"incident_id": incident.pk, "q": "checkout api"}
+    )
 
-    assert response["Location"] == f"/console/rcas/{rca.pk}/#incidents"
+    assert response["Location"] == f"/console/rcas/{rca.pk}/?q=checkout+api#incidents"  # the search stays
     link = RcaIncidentLink.objects.get(rca=rca)
     assert (link.product, link.incident_id, link.linked_by_label) == (
         "statux",
