@@ -766,3 +766,20 @@ def test_the_list_never_shows_another_organizations_rcas(owner_console, rca, for
     page = text(owner_console.get("/console/rcas/"))
 
     assert row_titles(page) == ["Checkout outage"]
+
+
+def test_the_rca_page_reads_in_a_fixed_number_of_queries(
+    operator_console, org, actor, django_assert_max_num_queries
+):
+    rca = rca_create(organization=org, title="Outage", actor=actor)
+    for number in range(8):
+        incident = make_incident(org, title=f"Errors {number}", service=f"svc-{number}")
+        rca_link_incident(rca=rca, incident=incident, actor=actor)
+        rca_action_item_create(rca=rca, title=f"Fix {number}", actor=actor, assignee_id=actor.user.pk)
+        rca_update(rca=rca, actor=actor, summary=f"Version {number}")
+
+    with django_assert_max_num_queries(13):
+        response = operator_console.get(f"/console/rcas/{rca.pk}/?q=Errors")
+
+    page = text(response)
+    assert page.count('<article class="card"') == 8 and page.count('<span class="badge">linked</span>') == 8
