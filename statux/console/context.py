@@ -10,6 +10,7 @@ AREAS = {
     "insight": "insights",
     "guardrail": "remediation",
     "usage": "usage",
+    "rca": "rcas",
     "anomaly": "anomalies",
     "correlation": "anomalies",
     "analysis": "insights",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statux.console import analyses, correlations, incidents, ingestion, remediation, usage, views
+from statux.console import analyses, correlations, incidents, ingestion, rca, remediation, usage, views
 
 app_name = "console"
 
@@ -52,6 +52,37 @@ urlpatterns = [
     # --- Remediation: guardrail policy (Issue 5) ---
     path("remediation/guardrails/", remediation.guardrails_view, name="guardrail-policy"),
     path("remediation/guardrails/edit/", remediation.guardrails_edit_view, name="guardrail-policy-edit"),
+    # --- RCAs and postmortems (Issue 6) ---
+    path("rcas/", rca.rca_list_view, name="rca-list"),
+    path("rcas/create/", rca.rca_create_view, name="rca-create"),
+    path("rcas/<uuid:rca_id>/", rca.rca_detail_view, name="rca-detail"),
+    path("rcas/<uuid:rca_id>/document/", rca.rca_document_view, name="rca-document"),
+    path("rcas/<uuid:rca_id>/generation/", rca.rca_generation_view, name="rca-generation"),
+    path("rcas/<uuid:rca_id>/generate/", rca.rca_generate_view, name="rca-generate"),
+    path("rcas/<uuid:rca_id>/status/", rca.rca_status_view, name="rca-status"),
+    path("rcas/<uuid:rca_id>/edit/", rca.rca_edit_view, name="rca-edit"),
+    path("rcas/<uuid:rca_id>/preview/", rca.rca_preview_view, name="rca-preview"),
+    path("rcas/<uuid:rca_id>/export/", rca.rca_export_view, name="rca-export"),
+    path("rcas/<uuid:rca_id>/delete/", rca.rca_delete_view, name="rca-delete"),
+    path("rcas/<uuid:rca_id>/incidents/", rca.rca_link_view, name="rca-link"),
+    path("rcas/<uuid:rca_id>/incidents/<uuid:link_id>/unlink/", rca.rca_unlink_view, name="rca-unlink"),
+    path("rcas/<uuid:rca_id>/action-items/", rca.rca_action_item_create_view, name="rca-action-item-create"),
+    path(
+        "rcas/<uuid:rca_id>/action-items/<uuid:item_id>/move/",
+        rca.rca_action_item_move_view,
+        name="rca-action-item-move",
+    ),
+    path(
+        "rcas/<uuid:rca_id>/action-items/<uuid:item_id>/edit/",
+        rca.rca_action_item_edit_view,
+        name="rca-action-item-edit",
+    ),
+    path(
+        "rcas/<uuid:rca_id>/action-items/<uuid:item_id>/delete/",
+        rca.rca_action_item_delete_view,
+        name="rca-action-item-delete",
+    ),
+    path("incidents/<str:incident_id>/postmortem/", rca.incident_postmortem_view, name="incident-postmortem"),
     # --- Anomalies and the learned service graph (Issue 6) ---
     path("anomalies/", correlations.anomaly_list_view, name="anomaly-list"),
     path("anomalies/graph/", correlations.correlation_graph_view, name="correlation-graph"),

@@ -16,7 +16,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_console import log_in
 from tests.browser.test_incidents import record
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.console.rca_urls")]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

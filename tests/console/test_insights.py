@@ -73,3 +73,19 @@ def test_the_policy_form_saves_the_auto_analysis_setting(operator_console, org):
     assert response.status_code == 302
     row = AnalysisSettings.objects.get(organization=org)
     assert (row.auto_analyze, row.min_severity) == (False, "high")
+
+
+def test_write_postmortem_opens_a_drafted_rca_linked_to_the_incident(
+    operator_console, incident, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_console.post(f"/console/incidents/{incident.pk}/postmortem/")
+
+    from rca.models import Rca
+
+    rca = Rca.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/console/rcas/{rca.pk}/"
+    assert rca.title == f"Postmortem: {incident.title}"
+    assert rca.summary  # the deterministic engine drafted it
+    page = operator_console.get(response["Location"]).content.decode()
+    assert incident.pk in page

@@ -24,8 +24,6 @@ from rca.services import (
 from statux.audit import Actor
 from tests.rca.conftest import make_incident
 
-pytestmark = pytest.mark.urls("tests.console.rca_urls")
-
 
 def text(response) -> str:
     return html.unescape(response.content.decode())
