@@ -305,11 +305,9 @@ class AnalysisEventType(models.TextChoices):
     REQUEUED = "requeued"
 
 
-class AnalysisEvent(TenantModel):
-    """An audit line of one analysis: who was asked, what it cost, what went wrong."""
+class ProviderChainEvent(TenantModel):
+    """A step of work done through the provider chain: who was asked, what it cost, what went wrong."""
 
-    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="events")
-    event_type = models.CharField(max_length=32, choices=AnalysisEventType.choices)
     provider = models.CharField(max_length=32, blank=True, default="")
     model = models.CharField(max_length=200, blank=True, default="")
     input_tokens = models.PositiveIntegerField(default=0)
@@ -317,6 +315,16 @@ class AnalysisEvent(TenantModel):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     message = models.TextField(blank=True, default="")
     payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class AnalysisEvent(ProviderChainEvent):
+    """An audit line of one analysis."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=32, choices=AnalysisEventType.choices)
 
     class Meta:
         indexes = [models.Index(fields=["analysis", "created_at"], name="analysis_event_analysis")]

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from analyses.models import Incident
+from analyses.models import Incident, ProviderChainEvent
 from statux.models import User
 from statux.tenancy import TenantModel
 
@@ -124,18 +124,11 @@ class RcaRevision(TenantModel):
         return f"{self.rca_id} {self.field} ({self.source})"
 
 
-class RcaGenerationEvent(TenantModel):
+class RcaGenerationEvent(ProviderChainEvent):
     """A line of a draft's generation log: queued, started, each provider-chain step, completed/failed."""
 
     rca = models.ForeignKey(Rca, on_delete=models.CASCADE, related_name="generation_events")
     event_type = models.CharField(max_length=32)
-    provider = models.CharField(max_length=32, blank=True, default="")
-    model = models.CharField(max_length=200, blank=True, default="")
-    input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["rca", "created_at"], name="rca_generation_event_rca")]
