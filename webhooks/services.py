@@ -79,15 +79,21 @@ def inbound_event_store(
     body: bytes,
     webhook_config: WebhookConfig | None = None,
 ) -> InboundEvent:
-    """Persist the raw request before anything can fail; committed on its own."""
-    return InboundEvent.objects.create(
-        organization=organization,
-        channel=channel,
-        source=source[:64],
-        body=storable_text(body),
-        webhook_config=webhook_config,
-        attempts=1,  # the inline try that follows at once
-    )
+    """Persist the raw request, pending, before anything can fail; committed on its own."""
+    return InboundEvent.objects.create(**_event_fields(organization, channel, source, body, webhook_config))
+
+
+def _event_fields(
+    organization: Organization, channel: str, source: str, body: bytes, webhook_config: WebhookConfig | None
+) -> dict[str, Any]:
+    return {
+        "organization": organization,
+        "channel": channel,
+        "source": source[:64],
+        "body": storable_text(body),
+        "webhook_config": webhook_config,
+        "attempts": 1,  # the inline try that follows at once
+    }
 
 
 def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
@@ -110,11 +116,17 @@ def inbound_event_process(*, event_id: Any) -> dict[str, Any]:
 
 
 def _process(event: InboundEvent) -> int:
-    """Run the channel's handler and mark the event processed; returns how many alerts it held."""
+    """Run the channel's handler and mark the event processed; returns how many alerts it held.
+
+    An event not saved yet (the inline try) is inserted here, already processed, in the caller's transaction.
+    """
     handler = CHANNEL_HANDLERS.get(event.channel, _record_alerts)
     event.result, alert_count = handler(event)
     event.status, event.processed_at, event.error = InboundStatus.PROCESSED, timezone.now(), ""
-    event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
+    if event._state.adding:
+        event.save(force_insert=True)
+    else:
+        event.save(update_fields=["status", "processed_at", "error", "result", "updated_at"])
     usage_record_events(organization=event.organization, count=alert_count)
     return alert_count
 
@@ -270,27 +282,38 @@ def inbound_event_receive(
     body: bytes,
     webhook_config: WebhookConfig | None = None,
 ) -> tuple[InboundEvent, dict[str, Any] | None]:
-    """Store, then process inline. Returns (event, result); result is None when processing was queued.
+    """Process inline, storing the raw event in the same transaction. Returns (event, result); result is
+    None when processing was queued.
 
-    A payload that can never be processed is dead-lettered and InvalidPayload re-raised for the caller
-    to answer; any other failure leaves the stored event to the retrying task, so nothing accepted is lost.
+    One transaction both processes the alerts and inserts the event already processed, so a request
+    commits once. When processing fails, that transaction rolls back and the event is stored on its own,
+    before any answer: dead-lettered (InvalidPayload, re-raised for the caller to answer) or pending for
+    the retrying task. If even that store fails the request fails, and the sender, not acknowledged,
+    sends again; so nothing accepted is lost.
     """
     from webhooks.tasks import inbound_event_process_task  # tasks import this module
 
-    event = inbound_event_store(
-        organization=organization, channel=channel, source=source, body=body, webhook_config=webhook_config
-    )
+    fields = _event_fields(organization, channel, source, body, webhook_config)
+    event = InboundEvent(**fields)
+    fields |= {"id": event.pk, "created_at": event.created_at}  # a failure stores this very event
     try:
-        # The first try needs no lock: nobody else knows this event yet (the task is queued only below).
+        # No lock needed: nobody else knows this event until it commits (the task is queued only below).
         with transaction.atomic():
             alert_count = _process(event)
         ALERTS_INGESTED.labels(event.source, "processed").inc(alert_count)
         return event, event.result
     except InvalidPayload as exc:
-        inbound_event_dead_letter(event_id=event.pk, reason=str(exc))
+        event = InboundEvent.objects.create(
+            **fields, status=InboundStatus.DEAD, error=str(exc)[:5000], dead_lettered_at=timezone.now()
+        )
+        ALERTS_INGESTED.labels(event.source, "dead_lettered").inc()
         raise
-    except Exception:  # stored already: the task retries with backoff, then dead-letters
-        logger.exception("Inbound event %s failed inline; queued for retry", event.pk)
+    except Exception:  # the task retries with backoff, then dead-letters
+        logger.exception("Inbound event %s failed inline; storing it and queuing a retry", event.pk)
+        # A failure after the commit (an on_commit enqueue to a broker that went away) finds it processed.
+        event, created = InboundEvent.objects.get_or_create(id=event.pk, defaults=fields)
+        if not created and event.status == InboundStatus.PROCESSED:
+            return event, event.result
         inbound_event_process_task.apply_async(args=[str(event.pk)], countdown=1)
         return event, None
 

@@ -109,3 +109,61 @@ def test_dead_letter_limit_is_validated(reader, db):
 
     assert response.status_code == 422
     assert list(response.json()["fields"]) == ["limit"]
+
+
+def test_a_failure_inside_the_request_rolls_back_and_queues_the_stored_event(post_alert, monkeypatch):
+    from webhooks import services
+    from webhooks.tasks import inbound_event_process_task
+
+    queued = []
+    monkeypatch.setattr(
+        inbound_event_process_task, "apply_async", lambda args, countdown: queued.append(args[0])
+    )
+    real_usage = services.usage_record_events
+
+    def usage_fails_once(**kwargs):  # after the incident and the event were written, like a lost connection
+        monkeypatch.setattr(services, "usage_record_events", real_usage)
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(services, "usage_record_events", usage_fails_once)
+
+    response = post_alert(GENERIC_ALERT)
+
+    assert (response.status_code, response.json()["queued"]) == (202, True)
+    event = InboundEvent.objects.get()
+    assert (str(event.pk), event.status, event.attempts) == (response.json()["event_id"], "pending", 1)
+    assert queued == [str(event.pk)]
+    assert not Incident.objects.exists()  # the failed try left nothing half-written
+    inbound_event_process_task.apply(args=[str(event.pk)])
+    event.refresh_from_db()
+    assert (event.status, event.attempts, Incident.objects.get().alert_count) == ("processed", 2, 1)
+
+
+def test_an_accepted_alert_is_stored_processed_with_its_answer(post_alert):
+    response = post_alert(GENERIC_ALERT)
+
+    event = InboundEvent.objects.get(pk=response.json()["event_id"])
+    assert (event.status, event.attempts, event.error) == ("processed", 1, "")
+    assert event.result["alerts"][0]["incident_id"] == response.json()["incident_id"]
+    assert event.processed_at is not None
+
+
+def test_a_failure_after_the_commit_answers_what_was_processed(post_alert, monkeypatch):
+    from webhooks import services
+    from webhooks.tasks import inbound_event_process_task
+
+    class BrokenCounter:  # fails after the commit, as an on_commit enqueue to a lost broker would
+        def labels(self, *labels):
+            raise ConnectionError("broker went away")
+
+    queued = []
+    monkeypatch.setattr(
+        inbound_event_process_task, "apply_async", lambda args, countdown: queued.append(args[0])
+    )
+    monkeypatch.setattr(services, "ALERTS_INGESTED", BrokenCounter())
+
+    response = post_alert(GENERIC_ALERT)
+
+    assert (response.status_code, response.json()["queued"], queued) == (200, False, [])
+    assert response.json()["incident_id"] == Incident.objects.get().pk
+    assert InboundEvent.objects.get().status == "processed"
