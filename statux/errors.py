@@ -78,7 +78,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = error_body("Not found.", "not_found")
     else:
         detail = getattr(exc, "detail", str(exc))
-        response.data = error_body(str(detail), _first_code(getattr(exc, "get_codes", lambda: "error")()))
+        code = _first_code(getattr(exc, "get_codes", lambda: "error")())
+        if isinstance(detail, dict):  # simplejwt's {"detail", "code"[, "messages"]}
+            code = str(detail.get("code") or code)
+            detail = detail.get("detail") or next(iter(detail.values()), "")
+        response.data = error_body(str(detail), code)
     return response
 
 

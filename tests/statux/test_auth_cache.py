@@ -222,7 +222,7 @@ def test_a_user_deactivated_by_a_plain_save_is_refused_at_once(processes, viewer
     refused = client.get(members_path(org))
 
     assert refused.status_code == 401
-    assert "User is inactive" in refused.json()["error"]
+    assert refused.json() == {"error": "User is inactive", "code": "user_inactive"}
 
 
 def test_a_superuser_who_is_demoted_loses_other_organizations_at_once(processes, superuser, other_org):
