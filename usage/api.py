@@ -12,6 +12,9 @@ GET /api/v1/organizations/{orgId}/usage answers (the PATCH answers the same):
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -158,10 +161,21 @@ class StatuxSubscriptionOut(serializers.Serializer):
         return StatuxPlanLimitsOut(plan_limits(state.plan)).data
 
 
+class SiteUrlField(serializers.URLField):
+    """A URL on this deployment's own host (SITE_URL): payment pages must not send people elsewhere."""
+
+    def to_internal_value(self, data):
+        url = super().to_internal_value(data)
+        site = urlsplit(settings.SITE_URL)
+        if urlsplit(url).netloc.lower() != site.netloc.lower():
+            raise serializers.ValidationError(f"Must be a URL on {site.netloc} (SITE_URL).")
+        return url
+
+
 class StatuxSubscriptionCheckoutIn(serializers.Serializer):
     plan = serializers.ChoiceField(choices=Plan.choices)
-    successUrl = serializers.URLField(source="success_url", max_length=2000, required=False)
-    cancelUrl = serializers.URLField(source="cancel_url", max_length=2000, required=False)
+    successUrl = SiteUrlField(source="success_url", max_length=2000, required=False)
+    cancelUrl = SiteUrlField(source="cancel_url", max_length=2000, required=False)
 
 
 class StatuxSubscriptionCheckoutOut(serializers.Serializer):
@@ -171,7 +185,7 @@ class StatuxSubscriptionCheckoutOut(serializers.Serializer):
 
 
 class StatuxSubscriptionPortalIn(serializers.Serializer):
-    returnUrl = serializers.URLField(source="return_url", max_length=2000, required=False)
+    returnUrl = SiteUrlField(source="return_url", max_length=2000, required=False)
 
 
 class StatuxSubscriptionPortalOut(serializers.Serializer):

@@ -119,7 +119,7 @@ def test_stripe_checkout_creates_a_customer_and_a_subscription_session(org, owne
     stripe_checkout_responds(stripe_api)
 
     response = owner_client.post(
-        "/api/v1/users/me/subscription/checkout", {"plan": "pro", "successUrl": "https://app.acme.test/ok"}
+        "/api/v1/users/me/subscription/checkout", {"plan": "pro", "successUrl": f"{SITE_URL}/ok"}
     )
 
     assert response.status_code == 200, response.content
@@ -138,7 +138,7 @@ def test_stripe_checkout_creates_a_customer_and_a_subscription_session(org, owne
     assert session.form["customer"] == "cus_Acme123"
     assert session.form["line_items[0][price]"] == "price_pro_monthly"
     assert session.form["line_items[0][quantity]"] == "1"
-    assert session.form["success_url"] == "https://app.acme.test/ok"
+    assert session.form["success_url"] == f"{SITE_URL}/ok"
     assert session.form["cancel_url"] == f"{SITE_URL}/console/usage/?checkout=cancel"
     assert session.form["client_reference_id"] == str(org.pk)
     account = BillingAccount.objects.for_org(org).get()
@@ -278,3 +278,27 @@ def test_stripe_subscription_without_an_account_has_status_none(org, viewer_clie
     body = viewer_client.get("/api/v1/users/me/subscription").json()
 
     assert (body["provider"], body["status"], body["plan"]) == ("stripe", "none", "pro")
+
+
+@pytest.mark.parametrize("field", ["successUrl", "cancelUrl"])
+def test_checkout_refuses_to_send_people_to_another_host(owner_client, stripe_api, settings, field):
+    settings.SITE_URL = "https://app.acme.test"
+
+    response = owner_client.post(
+        "/api/v1/users/me/subscription/checkout", {"plan": "pro", field: "https://evil.example/ok"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {field: ["Must be a URL on app.acme.test (SITE_URL)."]}
+    assert stripe_api.log == []
+
+
+def test_the_portal_refuses_a_return_url_on_another_host(owner_client, settings):
+    settings.SITE_URL = "https://app.acme.test"
+
+    response = owner_client.post(
+        "/api/v1/users/me/subscription/portal", {"returnUrl": "https://evil.example/"}
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["returnUrl"]
