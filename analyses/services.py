@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from analyses.chain import provider_chain_run
@@ -138,34 +139,46 @@ def incident_record_alert(*, organization: Organization, alert: NormalizedAlert)
     """
     if alert.status == "resolved":
         return _resolve_from_alert(organization=organization, alert=alert)
-    active = Incident.objects.for_org(organization).select_for_update().filter(status__in=ACTIVE_STATUSES)
-    incident, strategy = active.filter(fingerprint=alert.fingerprint[:128]).first(), "fingerprint"
-    if incident is None and alert.service:
+    active = Incident.objects.for_org(organization).filter(status__in=ACTIVE_STATUSES)
+    same_fingerprint = active.filter(fingerprint=alert.fingerprint[:128])
+    # Most alerts repeat: one UPDATE counts the repeat, locking the row as SELECT ... FOR UPDATE did.
+    if (
+        incident := _count_repeat(incidents=same_fingerprint, alert=alert, strategy="fingerprint")
+    ) is not None:
+        return _repeat_outcome(incident, "fingerprint")
+    if alert.service:
         since = timezone.now() - timedelta(minutes=settings.DEDUP_TITLE_SERVICE_WINDOW_MINUTES)
-        incident, strategy = (
-            active.filter(title=alert.title, service=alert.service, last_seen_at__gte=since)
+        similar = (
+            active.select_for_update()
+            .filter(title=alert.title, service=alert.service, last_seen_at__gte=since)
             .order_by("-last_seen_at")
-            .first(),
-            "title_service",
+            .first()
         )
-    if incident is None:
-        parent = _group_parent(organization=organization, alert=alert)
-        try:
-            with transaction.atomic():  # savepoint: a lost race must not poison the outer transaction
-                incident = Incident.objects.create(
-                    organization=organization,
-                    parent=parent,
-                    correlation_reason="same_service_within_window" if parent else "",
-                    **_incident_fields(alert),
-                )
-        except IntegrityError:  # another request inserted it first; the constraint decided
-            incident, strategy = active.get(fingerprint=alert.fingerprint[:128]), "fingerprint"
-        else:
-            _record_new_incident(incident=incident, alert=alert, parent=parent)
-            analysis_auto_request(incident=incident)  # queued on commit
-            service_correlations_refresh_soon(incident=incident)  # debounced, queued on commit
-            return AlertOutcome(incident=incident, created=True, group_id=parent.pk if parent else None)
-    _count_repeat(incident=incident, alert=alert, strategy=strategy)
+        if similar is not None:
+            incidents = Incident.objects.filter(pk=similar.pk)
+            incident = _count_repeat(incidents=incidents, alert=alert, strategy="title_service")
+            return _repeat_outcome(incident, "title_service")
+    parent = _group_parent(organization=organization, alert=alert)
+    try:
+        with transaction.atomic():  # savepoint: a lost race must not poison the outer transaction
+            incident = Incident.objects.create(
+                organization=organization,
+                parent=parent,
+                correlation_reason="same_service_within_window" if parent else "",
+                **_incident_fields(alert),
+            )
+    except IntegrityError:  # another request inserted it first; the constraint decided
+        incident = _count_repeat(incidents=same_fingerprint, alert=alert, strategy="fingerprint")
+        if incident is None:  # the winner's incident closed meanwhile: transient, the retry creates anew
+            raise
+        return _repeat_outcome(incident, "fingerprint")
+    _record_new_incident(incident=incident, alert=alert, parent=parent)
+    analysis_auto_request(incident=incident)  # queued on commit
+    service_correlations_refresh_soon(incident=incident)  # debounced, queued on commit
+    return AlertOutcome(incident=incident, created=True, group_id=parent.pk if parent else None)
+
+
+def _repeat_outcome(incident: Incident, strategy: str) -> AlertOutcome:
     return AlertOutcome(
         incident=incident, deduplicated=True, dedup_strategy=strategy, group_id=incident.parent_id
     )
@@ -198,23 +211,40 @@ def _record_new_incident(*, incident: Incident, alert: NormalizedAlert, parent: 
         )
 
 
-def _count_repeat(*, incident: Incident, alert: NormalizedAlert, strategy: str) -> None:
-    changes: dict[str, Any] = {
-        "alert_count": F("alert_count") + 1,
-        "last_seen_at": timezone.now(),
-        "updated_at": timezone.now(),
-    }
-    if SEVERITY_RANK[alert.severity] > SEVERITY_RANK[incident.severity]:
-        changes["severity"] = alert.severity  # a repeat that is worse raises the incident
+def _count_repeat(*, incidents: QuerySet[Incident], alert: NormalizedAlert, strategy: str) -> Incident | None:
+    """Count the alert into the one incident `incidents` selects and record it on the timeline; returns the
+    updated incident, or None (and writes nothing) when there is none.
+
+    One `UPDATE ... RETURNING`: F() loses no count, the UPDATE locks the row until commit, and PostgreSQL
+    re-checks the filter against a row a concurrent transaction changed (a resolved incident no longer
+    matches). Django's `update()` returns only a row count, hence the raw query built from its SQL.
+    """
+    now = timezone.now()
+    changes: dict[str, Any] = {"alert_count": F("alert_count") + 1, "last_seen_at": now, "updated_at": now}
+    milder = [severity for severity, rank in SEVERITY_RANK.items() if rank < SEVERITY_RANK[alert.severity]]
+    if milder:  # a repeat that is worse raises the incident
+        changes["severity"] = Case(
+            When(severity__in=milder, then=Value(alert.severity)), default=F("severity")
+        )
     if alert.actual_value is not None:
         changes["actual_value"] = alert.actual_value
-    Incident.objects.filter(pk=incident.pk).update(**changes)  # F(): no lost counts
+    db = router.db_for_write(Incident)
+    update = incidents.query.chain(UpdateQuery)
+    update.add_update_values(changes)
+    statement, params = update.get_compiler(db).as_sql()
+    quote = connections[db].ops.quote_name
+    columns = ", ".join(quote(field.column) for field in Incident._meta.concrete_fields)
+    updated = list(Incident.objects.raw(f"{statement} RETURNING {columns}", params, using=db))
+    if not updated:
+        return None
+    (incident,) = updated  # the partial unique constraint allows one active incident per fingerprint
     timeline_record(
         incident=incident,
         event_type=IncidentEventType.DEDUPLICATED,
         actor=f"webhook:{alert.source}",
         payload={**_alert_summary(alert), "dedup_strategy": strategy},
     )
+    return incident
 
 
 def _resolve_from_alert(*, organization: Organization, alert: NormalizedAlert) -> AlertOutcome:

@@ -49,6 +49,24 @@ def test_the_same_alert_again_is_deduplicated_and_counted(post_alert):
     assert incident.events.filter(event_type="deduplicated").count() == 1
 
 
+def test_a_repeat_updates_its_incident_in_place_and_keeps_a_worse_severity(post_alert):
+    first = post_alert({**GENERIC_ALERT, "severity": "critical"}).json()
+    before = Incident.objects.get(pk=first["incident_id"])
+
+    second = post_alert({**GENERIC_ALERT, "severity": "info", "actual_value": 97.5}).json()
+
+    incident = Incident.objects.get(pk=first["incident_id"])
+    assert (second["incident_id"], second["group_id"]) == (incident.pk, None)
+    assert (incident.alert_count, incident.severity, incident.actual_value) == (2, "critical", 97.5)
+    assert incident.last_seen_at > before.last_seen_at
+    (event,) = incident.events.filter(event_type="deduplicated")
+    assert (event.actor, event.payload["severity"], event.payload["dedup_strategy"]) == (
+        "webhook:webhook",
+        "info",
+        "fingerprint",
+    )
+
+
 def test_a_raw_event_is_stored_for_every_request(post_alert):
     post_alert(GENERIC_ALERT)
 
