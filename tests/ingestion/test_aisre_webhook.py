@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,19 @@ def test_a_payload_without_alerts_is_accepted_and_changes_nothing(post_alert):
     assert (body["alerts_received"], body["incident_id"], body["incidents"]) == (0, None, [])
     assert InboundEvent.objects.get().status == "processed"
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["webhook", "alertmanager"])
+def test_the_answer_has_exactly_the_documented_shape(post_alert, source):
+    from webhooks.api.aisre import AisreWebhookOut
+
+    payloads = Path(__file__).resolve().parents[1] / "webhooks" / "payloads"
+    payload = (
+        GENERIC_ALERT
+        if source == "webhook"
+        else json.loads((payloads / "alertmanager" / "firing_two_alerts.json").read_text())
+    )
+
+    for answer in (post_alert(payload, source=source).json(), post_alert(payload, source=source).json()):
+        assert answer == AisreWebhookOut(answer).data  # no undocumented key, every value of its type
+        assert answer["alerts_received"] == len(answer["incidents"]) == (1 if source == "webhook" else 2)
