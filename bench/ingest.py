@@ -99,8 +99,9 @@ def measure(target, scenario, args, pids):
     result = drive(target, scenario, args.concurrency, args.requests, args.duration)
     if pids and result.requests:
         after = tree_cpu_seconds(pids)
-        spent = sum(after.get(pid, 0.0) - before.get(pid, 0.0) for pid in pids)
-        result.server_cpu_ms_per_request = round(spent * 1000 / result.requests, 2)
+        by_pid = {pid: (after.get(pid, 0.0) - before.get(pid, 0.0)) * 1000 / result.requests for pid in pids}
+        result.server_cpu_ms_per_request_by_pid = {pid: round(ms, 3) for pid, ms in by_pid.items()}
+        result.server_cpu_ms_per_request = round(sum(by_pid.values()), 2)
     return result
 
 
@@ -164,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print(table(results))
+        for result in results:
+            if result.server_cpu_ms_per_request_by_pid:
+                shares = ", ".join(
+                    f"{pid}: {ms:.2f}" for pid, ms in result.server_cpu_ms_per_request_by_pid.items()
+                )
+                print(f"{result.name}: server CPU ms/req by --server-pids tree: {shares}")
         for ok, message in verdicts:
             print(("ok:   " if ok else "FAIL: ") + message)
     if any(r.errors for r in results):
