@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from analyses.models import Analysis, Incident
 from tests.analyses.test_analysis_pipeline import OOM_ALERT
@@ -182,3 +184,19 @@ def test_diagnosis_rejects_a_bad_log_limit(reader, incident, log_limit):
 
     assert response.status_code == 422
     assert "log_limit" in response.json()["fields"]
+
+
+def test_the_list_costs_the_same_queries_for_one_insight_or_many(
+    operator_client, org, incident, django_assert_num_queries
+):
+    base = f"/api/v1/organizations/{org.pk}/insights"
+    Analysis.objects.create(organization=org, incident=incident)
+    operator_client.get(base)  # warm the credential and tenant lookups
+    with CaptureQueriesContext(connection) as one:
+        operator_client.get(base)
+    Analysis.objects.bulk_create(Analysis(organization=org, incident=incident) for _ in range(20))
+
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = operator_client.get(base)
+
+    assert response.json()["count"] == 21
