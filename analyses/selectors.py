@@ -22,6 +22,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from analyses.models import (
@@ -30,6 +31,7 @@ from analyses.models import (
     AnalysisEvent,
     AnalysisStatus,
     AnalysisTrigger,
+    Anomaly,
     Incident,
     IncidentEvent,
     IncidentEventType,
@@ -291,4 +293,15 @@ def analysis_stats(*, organization: Organization) -> dict[str, Any]:
         "budget_limited": totals["budget_limited"],
         "input_tokens": totals["input_tokens"] or 0,
         "output_tokens": totals["output_tokens"] or 0,
+    }
+
+
+def anomaly_activity(*, organization: Organization) -> dict[str, int]:
+    """For the AIops status: anomalies scored in the last hour, and the (service, metric) series scored in
+    the last 24 hours, which is what the anomaly scorer watches."""
+    now = timezone.now()
+    recent = Anomaly.objects.for_org(organization).filter(detected_at__gte=now - timedelta(hours=24))
+    return {
+        "anomalies_last_hour": recent.filter(detected_at__gte=now - timedelta(hours=1)).count(),
+        "metrics_monitored": recent.order_by().values("service_id", "metric_name").distinct().count(),
     }

@@ -97,3 +97,31 @@ def unused_tcp_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_watchdog_numbers_are_the_callers_own_anomalies(viewer_client, org, other_org, settings):
+    from analyses.models import Anomaly
+
+    settings.REDIS_URL = ""
+    now = timezone.now()
+    for minutes, service, metric in [
+        (5, "api", "cpu"),
+        (30, "api", "cpu"),
+        (50, "db", "disk"),
+        (300, "db", "io"),
+    ]:
+        Anomaly.objects.create(
+            organization=org,
+            service_id=service,
+            metric_name=metric,
+            anomaly_score=0.9,
+            z_score=4.0,
+            detected_at=now - timedelta(minutes=minutes),
+        )
+    Anomaly.objects.create(
+        organization=other_org, service_id="x", metric_name="y", anomaly_score=1, z_score=5
+    )
+
+    watchdog = viewer_client.get("/api/v1/status").json()["watchdog"]
+
+    assert (watchdog["anomalies_last_hour"], watchdog["metrics_monitored"]) == (3, 3)
