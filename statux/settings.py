@@ -105,6 +105,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "console:login"
+# Password guessing: failed sign-ins per account and client address within the window lock that pair
+# out (console, admin and token issuance alike) until the window has passed.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 LOGIN_REDIRECT_URL = "console:dashboard"
 LOGOUT_REDIRECT_URL = "console:login"
 
@@ -286,6 +290,8 @@ BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="self_hosted")  # or "str
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # empty: Stripe's own API
 STRIPE_PRICE_IDS = env.dict("STRIPE_PRICE_IDS", default={})  # plan=price id, e.g. team=price_123
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")  # whsec_…; empty: webhooks refused
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 USAGE_THRESHOLDS_PERCENT = env.list("USAGE_THRESHOLDS_PERCENT", cast=int, default=[80, 100])
 AI_COST_PER_1K_INPUT_TOKENS = env.float("AI_COST_PER_1K_INPUT_TOKENS", default=0.003)
 AI_COST_PER_1K_OUTPUT_TOKENS = env.float("AI_COST_PER_1K_OUTPUT_TOKENS", default=0.015)
