@@ -136,7 +136,7 @@ def private_redis(tmp_path):
 
 def test_a_worker_survives_a_broker_restart_and_keeps_working(private_redis, tmp_path):
     redis_url, restart_redis = private_redis
-    producer = Celery(broker=redis_url)
+    producer = Celery(broker=redis_url, set_as_current=False)  # shared tasks keep using our app
     log_path = tmp_path / "worker.log"
     worker = start_worker(redis_url, log_path)
     try:
