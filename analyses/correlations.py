@@ -358,7 +358,7 @@ def service_correlations_refresh_soon(*, incident: Incident) -> None:
                 (organization_id,), countdown=REFRESH_DEBOUNCE_SECONDS
             )
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)  # the hourly beat learns anyway
 
 
 # --- Traversal -----------------------------------------------------------------------------------------

@@ -441,7 +441,8 @@ def analysis_event_record(
 def _enqueue_analysis(analysis_id: str) -> None:
     from analyses.tasks import analysis_run_task  # the task module imports this one
 
-    transaction.on_commit(lambda: analysis_run_task.delay(analysis_id))
+    # robust: a broker that is down must not fail the request that asked; the beat requeues it
+    transaction.on_commit(lambda: analysis_run_task.delay(analysis_id), robust=True)
 
 
 def _source_product(incident: Incident) -> str:

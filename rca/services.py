@@ -325,7 +325,8 @@ def rca_generation_event_record(
 def _enqueue_generation(rca_id: str) -> None:
     from rca.tasks import rca_generate_draft_task  # the task module imports this one
 
-    transaction.on_commit(lambda: rca_generate_draft_task.delay(rca_id))
+    # robust: a broker that is down must not fail the request that asked; the beat requeues it
+    transaction.on_commit(lambda: rca_generate_draft_task.delay(rca_id), robust=True)
 
 
 @transaction.atomic
