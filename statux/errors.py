@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 class StatuxError(Exception):
     status, code = 400, "bad_request"
+    retry_after: int | None = None  # seconds; sent as "retry_after" and Retry-After, as on a throttled 429
 
     def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
@@ -59,7 +60,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, StatuxError):
-        return Response(error_body(exc.message, exc.code, fields=exc.fields), status=exc.status)
+        if exc.retry_after is None:
+            return Response(error_body(exc.message, exc.code, fields=exc.fields), status=exc.status)
+        body = error_body(exc.message, exc.code, fields=exc.fields, retry_after=exc.retry_after)
+        return Response(body, status=exc.status, headers={"Retry-After": str(exc.retry_after)})
     response = drf_exception_handler(exc, context)  # maps Http404, PermissionDenied, APIException
     if response is None:
         return None  # a real bug: logged by Django, and handler500 answers in the same shape

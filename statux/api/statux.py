@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from statux import selectors, services
 from statux.api.base import AuthenticatedApi, OrgScopedApi, PublicApi, PublicCredentialApi, StatuxPagination
 from statux.audit import Actor, client_ip
 from statux.errors import Forbidden
+from statux.login_guard import login_attempt
 from statux.models import DigestFrequency, Role, Severity, User
 from statux.tenancy import organization_lookup_filter
 from statux.throttling import AnonAuthThrottle
@@ -59,7 +60,9 @@ class StatuxTokenObtainIn(TokenObtainPairSerializer):
 
     def validate(self, attrs: dict) -> dict:
         reference = attrs.pop("organization", None)
-        data = super().validate(attrs)
+        with login_attempt(self.context["request"], email=attrs[self.username_field]) as attempt:
+            data = super().validate(attrs)  # authenticate(); AuthenticationFailed counts as one failure
+            attempt.succeeded()
         memberships = selectors.user_organizations(user=self.user)
         if reference:
             lookup = {f"organization__{k}": v for k, v in organization_lookup_filter(reference).items()}
@@ -74,6 +77,26 @@ class StatuxTokenObtainIn(TokenObtainPairSerializer):
         return data
 
 
+StatuxTokenPairOut = inline_serializer(
+    "StatuxTokenPairOut", {"access": serializers.CharField(), "refresh": serializers.CharField()}
+)
+RetryErrorOut = inline_serializer(
+    "StatuxRetryErrorOut",
+    {
+        "error": serializers.CharField(),
+        "code": serializers.CharField(),
+        "retry_after": serializers.IntegerField(),
+    },
+)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=StatuxTokenObtainIn,
+        responses={200: StatuxTokenPairOut, 400: ErrorOut, 401: ErrorOut, 429: RetryErrorOut},
+        tags=["statux"],
+    )
+)
 class StatuxTokenObtainApi(TokenObtainPairView):
     """POST /api/v1/auth/token/"""
 
