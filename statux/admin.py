@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from statux import services
 from statux.audit import Actor
+from statux.console.forms import AdminLoginForm
 from statux.models import (
     ApiKey,
     AuditLog,
@@ -15,6 +16,8 @@ from statux.models import (
     Organization,
     User,
 )
+
+admin.site.login_form = AdminLoginForm  # the same lockout as the console and token issuance
 
 
 class MembershipInline(admin.TabularInline):

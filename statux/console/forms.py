@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 from analyses.models import IncidentStatus
+from statux.login_guard import LoginLocked, login_attempt
 from statux.models import ROLE_LEVELS, SCOPE_LEVELS, ApiKeyScope, Role, Severity
 from statux.tenancy import Access
 from webhooks.models import SourceProduct
@@ -25,7 +29,28 @@ class ConsoleForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ConsoleLoginForm(AuthenticationForm):
+class GuardedLoginMixin:
+    """AuthenticationForm.clean() behind statux.login_guard: a locked pair gets a form error instead
+    of a password check. Only a sign-in that is let in clears the count: admin refuses a non-staff
+    account with the wrong-password message, and its count must not tell the two apart."""
+
+    def clean(self) -> dict:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is None or not password:
+            return self.cleaned_data
+        try:
+            with login_attempt(self.request, email=email) as attempt:
+                self.user_cache = authenticate(self.request, username=email, password=password)
+                if self.user_cache is None:
+                    raise self.get_invalid_login_error()
+                self.confirm_login_allowed(self.user_cache)
+                attempt.succeeded()
+        except LoginLocked as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+        return self.cleaned_data
+
+
+class ConsoleLoginForm(GuardedLoginMixin, AuthenticationForm):
     """Django's login form; its `username` is the email (User.USERNAME_FIELD)."""
 
     username = forms.EmailField(
@@ -35,6 +60,10 @@ class ConsoleLoginForm(AuthenticationForm):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class AdminLoginForm(GuardedLoginMixin, AdminAuthenticationForm):
+    """Django admin's login form (staff only), behind the same lockout as the console."""
 
 
 class InvitationCreateForm(ConsoleForm):
