@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -14,6 +14,7 @@ from django.utils import timezone
 from statux.audit import Actor, audit_record
 from statux.errors import StatuxError
 from statux.models import Organization, Plan
+from statux.tenancy import TenantModel
 from usage.billing.base import PlanNotAvailable, billing_provider_get, console_usage_url
 from usage.models import (
     BillingAccount,
@@ -28,6 +29,7 @@ from usage.selectors import current_month, usage_budget_get, usage_limits, usage
 BUDGET_FIELDS = {"analyses_limit", "tokens_limit", "cost_limit_usd", "thresholds", "hard_limit_enabled"}
 COST_QUANTUM = Decimal("0.0001")
 THRESHOLD_ACTOR = Actor(system="usage")
+TenantRow = TypeVar("TenantRow", bound=TenantModel)
 
 
 class InvalidBudget(StatuxError):
@@ -147,16 +149,16 @@ def _budget_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def _budget_lock(organization: Organization) -> TenantBudget:
-    """The organization's budget row, created on first use and locked for this transaction."""
-    rows = TenantBudget.objects.for_org(organization).select_for_update()
-    if (budget := rows.first()) is None:
+def _one_per_org_lock(model: type[TenantRow], organization: Organization, **create: Any) -> TenantRow:
+    """The organization's only `model` row, created on first use (with `create`) and locked."""
+    rows = model.objects.for_org(organization).select_for_update()
+    if (row := rows.first()) is None:
         try:
             with transaction.atomic():
-                return TenantBudget.objects.create(organization=organization)
-        except IntegrityError:  # created concurrently
-            budget = rows.get()
-    return budget
+                return model.objects.create(organization=organization, **create)
+        except IntegrityError:  # created concurrently; the one-per-org constraint decided
+            row = rows.get()
+    return row
 
 
 @transaction.atomic
@@ -166,7 +168,7 @@ def usage_budget_update(*, organization: Organization, actor: Actor, **changes: 
         raise InvalidBudget("Invalid budget.", fields=errors)
     if "thresholds" in changes:
         changes["thresholds"] = sorted(set(changes["thresholds"]))
-    budget = _budget_lock(organization)
+    budget = _one_per_org_lock(TenantBudget, organization)
     changed = {name: value for name, value in changes.items() if getattr(budget, name) != value}
     if not changed:
         return budget
