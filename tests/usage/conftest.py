@@ -1,4 +1,5 @@
-"""Usage fixtures: an organization on the free plan with small limits, set through the budget service."""
+"""Usage fixtures: an organization on the free plan with small limits, set through the budget service,
+and a fake Stripe API on loopback."""
 
 from __future__ import annotations
 
@@ -38,3 +39,33 @@ def record():
         return crossed  # the last call's crossings
 
     return record
+
+
+STRIPE_API_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+STRIPE_PRICE_IDS = {"pro": "price_pro_monthly", "enterprise": "price_ent"}
+
+
+@pytest.fixture
+def stripe_api(httpserver, settings):
+    """BILLING_PROVIDER=stripe against a fake Stripe API that answers only what a test expects."""
+    settings.BILLING_PROVIDER = "stripe"
+    settings.STRIPE_API_KEY = STRIPE_API_KEY
+    settings.STRIPE_API_BASE = httpserver.url_for("/").rstrip("/")
+    settings.STRIPE_PRICE_IDS = STRIPE_PRICE_IDS
+    return httpserver
+
+
+@pytest.fixture
+def stripe_checkout(stripe_api):
+    """Stripe creates customer cus_Acme123 and checkout session cs_test_a1 when asked."""
+    stripe_api.expect_request("/v1/customers", method="POST").respond_with_json(
+        {"id": "cus_Acme123", "object": "customer"}
+    )
+    stripe_api.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
+        {
+            "id": "cs_test_a1",
+            "object": "checkout.session",
+            "url": "https://checkout.stripe.com/c/pay/cs_test_a1",
+        }
+    )
+    return stripe_api

@@ -6,10 +6,10 @@ import pytest
 
 from statux.models import AuditLog
 from tests.conftest import jwt_client
+from tests.usage.conftest import STRIPE_API_KEY as SECRET
 from usage.models import BillingAccount
 
 SITE_URL = "http://127.0.0.1:8000"
-SECRET = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 
 
 @pytest.fixture(autouse=True)
@@ -89,35 +89,13 @@ def test_checkout_and_portal_need_the_billing_permission(org, admin_client, acti
 # --- Stripe, against a fake Stripe API -------------------------------------------------------------
 
 
-@pytest.fixture
-def stripe_api(httpserver, settings):
-    settings.BILLING_PROVIDER = "stripe"
-    settings.STRIPE_API_KEY = SECRET
-    settings.STRIPE_API_BASE = httpserver.url_for("/").rstrip("/")
-    settings.STRIPE_PRICE_IDS = {"pro": "price_pro_monthly", "enterprise": "price_ent"}
-    return httpserver
-
-
-def stripe_checkout_responds(stripe_api):
-    stripe_api.expect_request("/v1/customers", method="POST").respond_with_json(
-        {"id": "cus_Acme123", "object": "customer"}
-    )
-    stripe_api.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
-        {
-            "id": "cs_test_a1",
-            "object": "checkout.session",
-            "url": "https://checkout.stripe.com/c/pay/cs_test_a1",
-        }
-    )
-
-
 def sent(stripe_api, path):
     return [request for request, _ in stripe_api.log if request.path == path]
 
 
-def test_stripe_checkout_creates_a_customer_and_a_subscription_session(org, owner_client, stripe_api):
-    stripe_checkout_responds(stripe_api)
-
+def test_stripe_checkout_creates_a_customer_and_a_subscription_session(
+    org, owner_client, stripe_api, stripe_checkout
+):
     response = owner_client.post(
         "/api/v1/users/me/subscription/checkout", {"plan": "pro", "successUrl": f"{SITE_URL}/ok"}
     )
@@ -145,8 +123,7 @@ def test_stripe_checkout_creates_a_customer_and_a_subscription_session(org, owne
     assert (account.provider, account.customer_id) == ("stripe", "cus_Acme123")
 
 
-def test_stripe_checkout_reuses_the_customer(org, owner_client, stripe_api):
-    stripe_checkout_responds(stripe_api)
+def test_stripe_checkout_reuses_the_customer(org, owner_client, stripe_api, stripe_checkout):
     owner_client.post("/api/v1/users/me/subscription/checkout", {"plan": "pro"})
 
     response = owner_client.post("/api/v1/users/me/subscription/checkout", {"plan": "enterprise"})
@@ -157,8 +134,9 @@ def test_stripe_checkout_reuses_the_customer(org, owner_client, stripe_api):
     assert (second.form["customer"], second.form["line_items[0][price]"]) == ("cus_Acme123", "price_ent")
 
 
-def test_stripe_portal_opens_a_billing_portal_session_for_the_customer(org, owner_client, stripe_api):
-    stripe_checkout_responds(stripe_api)
+def test_stripe_portal_opens_a_billing_portal_session_for_the_customer(
+    org, owner_client, stripe_api, stripe_checkout
+):
     owner_client.post("/api/v1/users/me/subscription/checkout", {"plan": "pro"})
     stripe_api.expect_request("/v1/billing_portal/sessions", method="POST").respond_with_json(
         {
