@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from statux.models import ApiKey, AuditLog, Organization, User
@@ -37,9 +38,14 @@ class Actor:
 
 
 def client_ip(request: Any) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
+    """The client's address: REMOTE_ADDR, or with NUM_PROXIES trusted reverse proxies in front, the
+    X-Forwarded-For entry the outermost of them appended. Entries left of it are the client's own words."""
     meta = getattr(request, "META", {})
-    return meta.get("REMOTE_ADDR") or None
+    remote_addr = meta.get("REMOTE_ADDR") or None
+    forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if settings.NUM_PROXIES <= 0 or not forwarded:
+        return remote_addr
+    return forwarded[-min(settings.NUM_PROXIES, len(forwarded))]
 
 
 def audit_record(

@@ -153,7 +153,13 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Statux Insights <noreply@localhost>")
 
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For. 0: the
+# socket's address is the client's (anything in X-Forwarded-For is the client's own claim). Audit logs,
+# rate limits and the sign-in lockout all read the address through statux.audit.client_ip.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 REST_FRAMEWORK = {
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "statux.authentication.ApiKeyAuthentication",
         "statux.authentication.OrgJWTAuthentication",

@@ -18,6 +18,7 @@ from django.core.cache import cache as default_cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from statux.audit import client_ip
 from statux.models import ApiKey
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -76,6 +77,11 @@ class HeaderThrottle(BaseThrottle):
     def __init__(self) -> None:
         self.num_requests, self.duration = parse_rate(self.THROTTLE_RATES[self.scope])
         self.count: int | None = None
+
+    def get_ident(self, request) -> str:
+        # The address the audit log and the sign-in lockout see (NUM_PROXIES), not DRF's default, which
+        # trusts a client-sent X-Forwarded-For when NUM_PROXIES is unset.
+        return client_ip(request) or ""
 
     def window(self, request, view) -> tuple[str, int] | None:
         """The counter this request counts in and its TTL, without I/O; None when not limited.
