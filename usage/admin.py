@@ -1,8 +1,25 @@
 from django.contrib import admin
 
-from usage.models import BillingAccount, TenantBudget, UsageDay, UsageMonth, UsageThresholdCrossing
+from usage.models import (
+    BillingAccount,
+    StripeWebhookEvent,
+    TenantBudget,
+    UsageDay,
+    UsageMonth,
+    UsageThresholdCrossing,
+)
 
 COUNTERS = ("analyses", "paid_analyses", "tokens", "cost_usd")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff look, not edit: these rows change through services, which audit every change."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(UsageMonth)
@@ -24,7 +41,7 @@ class UsageDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(TenantBudget)
-class TenantBudgetAdmin(admin.ModelAdmin):
+class TenantBudgetAdmin(ReadOnlyAdmin):
     """Read-only: limits change through the usage API or console, so every change is audited."""
 
     list_display = (
@@ -40,12 +57,6 @@ class TenantBudgetAdmin(admin.ModelAdmin):
     search_fields = ("organization__slug", "organization__name")
     list_select_related = ("organization",)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(UsageThresholdCrossing)
 class UsageThresholdCrossingAdmin(admin.ModelAdmin):
@@ -58,7 +69,34 @@ class UsageThresholdCrossingAdmin(admin.ModelAdmin):
 
 @admin.register(BillingAccount)
 class BillingAccountAdmin(admin.ModelAdmin):
-    list_display = ("organization", "provider", "customer_id", "status", "current_period_end")
+    list_display = (
+        "organization",
+        "provider",
+        "customer_id",
+        "subscription_id",
+        "status",
+        "current_period_end",
+        "subscription_event_at",
+    )
     list_filter = ("provider", "status")
     search_fields = ("organization__slug", "organization__name", "customer_id", "subscription_id")
     list_select_related = ("organization",)
+
+
+@admin.register(StripeWebhookEvent)
+class StripeWebhookEventAdmin(ReadOnlyAdmin):
+    """Read-only: what Stripe sent and what it changed; the rows are what keeps a redelivery harmless."""
+
+    list_display = (
+        "event_id",
+        "type",
+        "organization",
+        "handled",
+        "outcome",
+        "event_created_at",
+        "processed_at",
+    )
+    list_filter = ("type", "handled")
+    search_fields = ("event_id", "organization__slug", "organization__name", "outcome")
+    list_select_related = ("organization",)
+    date_hierarchy = "processed_at"

@@ -15,16 +15,22 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import RequestDataTooBig
+from django.http.request import RawPostDataException
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from statux.api.base import OrgScopedApi
+from statux.api.base import OrgScopedApi, PublicApi
 from statux.api.statux import ErrorOut
 from statux.audit import Actor
+from statux.errors import StatuxError
 from statux.models import Plan
 from usage import selectors, services
+from usage.billing.stripe import stripe_event_verify
 from usage.models import THRESHOLD_MAX_PERCENT, THRESHOLD_MIN_PERCENT, UsageMetric
 from usage.plans import plan_limits
 
@@ -249,3 +255,51 @@ class StatuxSubscriptionPortalApi(OrgScopedApi):
         incoming.is_valid(raise_exception=True)
         link = services.subscription_portal(organization=request.organization, **incoming.validated_data)
         return Response(StatuxSubscriptionPortalOut(link).data)
+
+
+# --- Stripe webhook: public, the signature over the body is the credential ------------------------------
+
+
+class StripeBodyParser(BaseParser):
+    """The signature covers the raw bytes, so DRF must leave the body alone."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+class PayloadTooLarge(StatuxError):
+    status, code = 413, "payload_too_large"
+
+
+class StatuxStripeWebhookOut(serializers.Serializer):
+    received = serializers.BooleanField()
+    handled = serializers.BooleanField(
+        help_text="false: a type we do not use, a redelivery, an older event, a customer we do not know."
+    )
+
+
+class StatuxStripeWebhookApi(PublicApi):
+    """POST /api/v1/billing/stripe/webhook: Stripe's subscription events; any 2xx stops its retries."""
+
+    parser_classes = [StripeBodyParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)],
+        responses={200: StatuxStripeWebhookOut, 400: ErrorOut, 413: ErrorOut, 503: ErrorOut},
+        tags=["statux"],
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise PayloadTooLarge(
+                f"The body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes allowed."
+            ) from None
+        except RawPostDataException:  # a form was parsed before us
+            raise StatuxError("Send the event as Stripe does, a JSON body.") from None
+        event = stripe_event_verify(body=body, signature=request.headers.get("Stripe-Signature", ""))
+        outcome = services.subscription_apply_stripe_event(event=event)
+        return Response(StatuxStripeWebhookOut({"received": True, "handled": outcome.handled}).data)

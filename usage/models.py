@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -129,6 +130,11 @@ class BillingAccount(TenantModel):
     subscription_id = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=32, blank=True, default="", help_text="The provider's word.")
     current_period_end = models.DateTimeField(null=True, blank=True)
+    subscription_event_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the provider created the last event applied; older ones are ignored.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"], name="billing_account_one_per_org")]
@@ -136,3 +142,27 @@ class BillingAccount(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.provider} account of {self.organization_id}"
+
+
+class StripeWebhookEvent(models.Model):
+    """A Stripe event we processed, kept so that a redelivery changes nothing twice.
+
+    Not a TenantModel: an event about a customer we do not know belongs to no organization.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event_id = models.CharField(max_length=255, help_text="Stripe's evt_… id.")
+    type = models.CharField(max_length=100)
+    event_created_at = models.DateTimeField(help_text="When Stripe created the event (its `created`).")
+    organization = models.ForeignKey(
+        "statux.Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled = models.BooleanField(default=False, help_text="Whether it changed anything.")
+    outcome = models.CharField(max_length=300, blank=True, default="")
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="stripe_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"

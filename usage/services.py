@@ -1,7 +1,11 @@
-"""Writes of usage: counters that never lose a count, thresholds crossed once, budgets, checkouts."""
+"""Writes of usage: counters that never lose a count, thresholds crossed once, budgets, checkouts, and
+the Stripe events that change an organization's plan."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
@@ -16,8 +20,16 @@ from statux.errors import StatuxError
 from statux.models import Organization, Plan
 from statux.tenancy import TenantModel
 from usage.billing.base import PlanNotAvailable, billing_provider_get, console_usage_url
+from usage.billing.stripe import (
+    StripeEvent,
+    stripe_checkout_read,
+    stripe_invoice_read,
+    stripe_price_plan,
+    stripe_subscription_read,
+)
 from usage.models import (
     BillingAccount,
+    StripeWebhookEvent,
     TenantBudget,
     UsageDay,
     UsageMonth,
@@ -29,7 +41,9 @@ from usage.selectors import current_month, usage_budget_get, usage_limits, usage
 BUDGET_FIELDS = {"analyses_limit", "tokens_limit", "cost_limit_usd", "thresholds", "hard_limit_enabled"}
 COST_QUANTUM = Decimal("0.0001")
 THRESHOLD_ACTOR = Actor(system="usage")
+STRIPE_ACTOR = Actor(system="stripe")
 TenantRow = TypeVar("TenantRow", bound=TenantModel)
+logger = logging.getLogger(__name__)
 
 
 class InvalidBudget(StatuxError):
@@ -244,3 +258,245 @@ def subscription_portal(*, organization: Organization, return_url: str = "") -> 
         return_url=return_url or console_usage_url(),
     )
     return BillingLink(url=url, provider=provider.name)
+
+
+# --- Stripe events: the payment side of a checkout ----------------------------------------------------
+
+STRIPE = "stripe"
+CHECKOUT_COMPLETED = "checkout.session.completed"
+SUBSCRIPTION_CREATED = "customer.subscription.created"
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
+SUBSCRIPTION_DELETED = "customer.subscription.deleted"
+INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+PAID_STATUSES = {"active", "trialing", "past_due"}  # past_due: Stripe is still retrying the payment
+UNPAID_STATUSES = {"canceled", "unpaid", "incomplete_expired", "paused"}  # back to the free plan
+FINAL_STATUSES = {"canceled", "incomplete_expired"}  # such a subscription never comes back
+
+
+@dataclass(frozen=True)
+class StripeEventOutcome:
+    handled: bool  # whether the event changed anything
+    detail: str  # a sentence for the log and the admin
+    organization: Organization | None = None
+
+
+def subscription_apply_stripe_event(*, event: StripeEvent) -> StripeEventOutcome:
+    """Apply one verified Stripe event to the organization's plan and billing account.
+
+    Idempotent: the event id is recorded in the transaction that applies it, so a redelivery, even a
+    concurrent one (it waits on the unique constraint), changes nothing. Stripe also delivers out of
+    order: an event created before the last one applied to the account is recorded and ignored.
+    Event types we do not use are not recorded.
+    """
+    handler = STRIPE_EVENT_HANDLERS.get(event.type)
+    if handler is None:
+        outcome = StripeEventOutcome(False, f"Event type {event.type} is not used.")
+    else:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():  # savepoint: the duplicate's IntegrityError stays in here
+                    record = StripeWebhookEvent.objects.create(
+                        event_id=event.id, type=event.type, event_created_at=event.created_at
+                    )
+            except IntegrityError:
+                outcome = StripeEventOutcome(False, "Already processed; a redelivery changes nothing.")
+            else:
+                outcome = handler(event)
+                record.organization, record.handled = outcome.organization, outcome.handled
+                record.outcome = outcome.detail[:300]
+                record.save(update_fields=["organization", "handled", "outcome"])
+    logger.info("Stripe event %s (%s): %s", event.id, event.type, outcome.detail)
+    return outcome
+
+
+def _checkout_completed(event: StripeEvent) -> StripeEventOutcome:
+    """Link the customer and subscription to the organization our checkout named."""
+    session = stripe_checkout_read(event.object)
+    if session.mode != "subscription":
+        return StripeEventOutcome(False, f"Checkout {session.id} is not a subscription checkout.")
+    account = _account_by_organization(session.organization_id) or _account_by_customer(session.customer_id)
+    if account is None:
+        return _unknown_customer(event, session.customer_id)
+    if _is_stale(account, event):
+        return _stale(account, event)
+    _account_apply(
+        account,
+        event,
+        customer_id=session.customer_id or account.customer_id,
+        subscription_id=session.subscription_id or account.subscription_id,
+    )
+    audit_record(
+        actor=STRIPE_ACTOR,
+        action="billing.subscription_linked",
+        organization=account.organization,
+        target=account,
+        metadata={**_event_metadata(event), "customer_id": account.customer_id, "checkout_id": session.id},
+    )
+    return StripeEventOutcome(
+        True, f"Linked subscription {account.subscription_id or '(none)'}.", account.organization
+    )
+
+
+def _subscription_changed(event: StripeEvent) -> StripeEventOutcome:
+    """Record the subscription's status and period, and set the plan its price sells (free once over)."""
+    subscription = stripe_subscription_read(event.object)
+    account = _account_by_customer(subscription.customer_id) or _account_by_organization(
+        subscription.organization_id, customer_id=subscription.customer_id
+    )
+    if account is None:
+        return _unknown_customer(event, subscription.customer_id)
+    if _is_stale(account, event):
+        return _stale(account, event)
+    if not _is_current(account, subscription.id, event.type):
+        return StripeEventOutcome(
+            False,
+            f"Subscription {subscription.id} is not the organization's ({account.subscription_id}).",
+            account.organization,
+        )
+    deleted = event.type == SUBSCRIPTION_DELETED
+    _account_apply(
+        account,
+        event,
+        customer_id=subscription.customer_id or account.customer_id,
+        subscription_id=subscription.id,
+        status=subscription.status or ("canceled" if deleted else account.status),
+        current_period_end=subscription.current_period_end,
+    )
+    if deleted or account.status in UNPAID_STATUSES:
+        plan = Plan.FREE
+    elif account.status in PAID_STATUSES:
+        plan = stripe_price_plan(subscription.price_ids)
+        if plan is None:
+            logger.warning("Stripe prices %s are not in STRIPE_PRICE_IDS", subscription.price_ids)
+    else:  # incomplete: the first payment has not gone through yet
+        plan = None
+    if plan is None:
+        result = "plan kept (no price in STRIPE_PRICE_IDS, or the first payment is pending)"
+    elif _organization_plan_set(account=account, plan=plan, event=event):
+        result = f"plan now {plan}"
+    else:
+        result = f"plan stays {plan}"
+    return StripeEventOutcome(
+        True, f"Subscription {subscription.id} is {account.status}; {result}.", account.organization
+    )
+
+
+def _invoice_payment_failed(event: StripeEvent) -> StripeEventOutcome:
+    """A renewal that failed makes the subscription past_due; the plan stays while Stripe retries."""
+    invoice = stripe_invoice_read(event.object)
+    account = _account_by_customer(invoice.customer_id)
+    if account is None:
+        return _unknown_customer(event, invoice.customer_id)
+    if not invoice.subscription_id or invoice.subscription_id != account.subscription_id:
+        return StripeEventOutcome(
+            False, f"Invoice {invoice.id} is not for the organization's subscription.", account.organization
+        )
+    if _is_stale(account, event):
+        return _stale(account, event)
+    status = "past_due" if account.status in {"active", "trialing"} else account.status
+    _account_apply(account, event, status=status)
+    audit_record(
+        actor=STRIPE_ACTOR,
+        action="billing.payment_failed",
+        organization=account.organization,
+        target=account,
+        metadata={**_event_metadata(event), "invoice_id": invoice.id, "status": status},
+    )
+    return StripeEventOutcome(
+        True, f"Payment of invoice {invoice.id} failed; subscription {status}.", account.organization
+    )
+
+
+STRIPE_EVENT_HANDLERS: dict[str, Callable[[StripeEvent], StripeEventOutcome]] = {
+    CHECKOUT_COMPLETED: _checkout_completed,
+    SUBSCRIPTION_CREATED: _subscription_changed,
+    SUBSCRIPTION_UPDATED: _subscription_changed,
+    SUBSCRIPTION_DELETED: _subscription_changed,
+    INVOICE_PAYMENT_FAILED: _invoice_payment_failed,
+}
+
+
+def _account_by_customer(customer_id: str) -> BillingAccount | None:
+    if not customer_id:
+        return None
+    # No tenant yet: the customer id is how Stripe names the organization.
+    rows = BillingAccount.objects.select_for_update(of=("self",)).select_related("organization")
+    return rows.filter(provider=STRIPE, customer_id=customer_id).first()
+
+
+def _account_by_organization(organization_id: str, *, customer_id: str = "") -> BillingAccount | None:
+    """The account of the organization our checkout put in the metadata, created if need be; None when
+    there is no such organization or it pays through another customer than `customer_id`."""
+    try:
+        organization = Organization.objects.filter(pk=uuid.UUID(organization_id)).first()
+    except ValueError:
+        return None
+    if organization is None:
+        return None
+    account = _one_per_org_lock(BillingAccount, organization, provider=STRIPE)
+    if customer_id and account.customer_id not in ("", customer_id):
+        return None
+    return account
+
+
+def _is_stale(account: BillingAccount, event: StripeEvent) -> bool:
+    # Strictly older: Stripe's `created` has whole seconds, and events of one second all apply.
+    return account.subscription_event_at is not None and event.created_at < account.subscription_event_at
+
+
+def _is_current(account: BillingAccount, subscription_id: str, event_type: str) -> bool:
+    """Does this subscription's event speak for the organization? A new subscription (a second
+    checkout, the dashboard) takes over; an old one's late updates and deletion do not."""
+    linked = account.subscription_id
+    if not linked or linked == subscription_id or event_type == SUBSCRIPTION_CREATED:
+        return True
+    return event_type == SUBSCRIPTION_UPDATED and account.status in FINAL_STATUSES | {""}
+
+
+def _account_apply(account: BillingAccount, event: StripeEvent, **changes: Any) -> None:
+    changes.update(provider=STRIPE, subscription_event_at=event.created_at)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    account.save(update_fields=[*changes, "updated_at"])
+
+
+def _organization_plan_set(*, account: BillingAccount, plan: str, event: StripeEvent) -> bool:
+    """Set the plan, audited; False when it already was. save() so auth_cache drops the old one."""
+    organization = Organization.objects.select_for_update().get(pk=account.organization_id)
+    if organization.plan == plan:
+        return False
+    previous, organization.plan = organization.plan, plan
+    organization.save(update_fields=["plan", "updated_at"])
+    account.organization = organization
+    audit_record(
+        actor=STRIPE_ACTOR,
+        action="billing.plan_changed",
+        organization=organization,
+        target=organization,
+        metadata={
+            **_event_metadata(event),
+            "from": previous,
+            "to": plan,
+            "subscription_id": account.subscription_id,
+            "status": account.status,
+        },
+    )
+    return True
+
+
+def _event_metadata(event: StripeEvent) -> dict[str, str]:
+    return {"provider": STRIPE, "event_id": event.id, "event_type": event.type}
+
+
+def _unknown_customer(event: StripeEvent, customer_id: str) -> StripeEventOutcome:
+    logger.warning("Stripe event %s (%s) is about unknown customer %r", event.id, event.type, customer_id)
+    return StripeEventOutcome(False, f"Customer {customer_id or '(none)'} belongs to no organization.")
+
+
+def _stale(account: BillingAccount, event: StripeEvent) -> StripeEventOutcome:
+    return StripeEventOutcome(
+        False,
+        f"Created {event.created_at:%Y-%m-%d %H:%M:%S}, before the last event applied "
+        f"({account.subscription_event_at:%Y-%m-%d %H:%M:%S}); ignored.",
+        account.organization,
+    )

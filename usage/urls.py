@@ -15,4 +15,7 @@ urlpatterns = [
         api.StatuxSubscriptionPortalApi.as_view(),
         "statux-subscription-portal",
     ),
+    *both_slashes(
+        "api/v1/billing/stripe/webhook", api.StatuxStripeWebhookApi.as_view(), "statux-stripe-webhook"
+    ),
 ]
