@@ -19,7 +19,12 @@ from statux.audit import Actor, audit_record
 from statux.errors import StatuxError
 from statux.models import Organization, Plan
 from statux.tenancy import TenantModel
-from usage.billing.base import PlanNotAvailable, billing_provider_get, console_usage_url
+from usage.billing.base import (
+    PlanNotAvailable,
+    SubscriptionExists,
+    billing_provider_get,
+    console_usage_url,
+)
 from usage.billing.stripe import (
     StripeEvent,
     stripe_checkout_read,
@@ -225,6 +230,11 @@ def subscription_checkout(
         raise PlanNotAvailable(f"Unknown plan '{plan}'; choose one of {', '.join(Plan.values)}.")
     provider = billing_provider_get()
     account = BillingAccount.objects.for_org(organization).filter(provider=provider.name).first()
+    if account is not None and account.subscription_id and account.status in PAID_STATUSES:
+        raise SubscriptionExists(
+            f"This organization already has a {account.status} {organization.plan} subscription; change "
+            "or cancel it in the billing portal (POST /api/v1/users/me/subscription/portal)."
+        )
     known_customer = account.customer_id if account else ""
     session = provider.checkout(
         organization=organization,

@@ -280,3 +280,40 @@ def test_the_portal_refuses_a_return_url_on_another_host(owner_client, settings)
 
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["returnUrl"]
+
+
+@pytest.mark.parametrize("status", ["active", "trialing", "past_due"])
+def test_stripe_checkout_refuses_a_second_live_subscription(org, owner_client, stripe_api, status):
+    BillingAccount.objects.create(
+        organization=org, provider="stripe", customer_id="cus_Acme123", subscription_id="sub_1", status=status
+    )
+    org.plan = "pro"
+    org.save(update_fields=["plan"])
+
+    response = owner_client.post("/api/v1/users/me/subscription/checkout", {"plan": "enterprise"})
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": f"This organization already has a {status} pro subscription; change or cancel it in the "
+        "billing portal (POST /api/v1/users/me/subscription/portal).",
+        "code": "subscription_exists",
+    }
+    assert sent(stripe_api, "/v1/checkout/sessions") == []
+
+
+def test_stripe_checkout_after_a_canceled_subscription_starts_a_new_one(
+    org, owner_client, stripe_api, stripe_checkout
+):
+    BillingAccount.objects.create(
+        organization=org,
+        provider="stripe",
+        customer_id="cus_Acme123",
+        subscription_id="sub_1",
+        status="canceled",
+    )
+
+    response = owner_client.post("/api/v1/users/me/subscription/checkout", {"plan": "pro"})
+
+    assert response.status_code == 200, response.content
+    (session,) = sent(stripe_api, "/v1/checkout/sessions")
+    assert session.form["customer"] == "cus_Acme123"

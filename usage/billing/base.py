@@ -30,6 +30,12 @@ class PlanNotAvailable(StatuxError):
     status, code = 400, "plan_not_available"
 
 
+class SubscriptionExists(StatuxError):
+    """A second checkout would start a second subscription, billed next to the first."""
+
+    status, code = 409, "subscription_exists"
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     url: str
