@@ -16,6 +16,7 @@ from analyses.providers.base import AnalysisProvider, ProviderError, ai_provider
 from statux.models import Organization
 from statux.registry import UnknownIntegration
 from usage.selectors import usage_budget_check
+from usage.services import usage_record_unused_tokens
 
 
 class ChainResult(Protocol):
@@ -65,7 +66,15 @@ def provider_chain_run(
             result = ask(provider_class.from_settings())
         except (ProviderError, UnknownIntegration) as exc:
             reason = getattr(exc, "reason", "unknown_provider")
-            record("provider_failed", provider=name, message=str(exc), payload={"reason": reason})
+            spent = {
+                "input_tokens": getattr(exc, "input_tokens", 0),
+                "output_tokens": getattr(exc, "output_tokens", 0),
+            }
+            record("provider_failed", provider=name, message=str(exc), payload={"reason": reason}, **spent)
+            if any(spent.values()):  # answers it could not use were paid for all the same
+                usage_record_unused_tokens(
+                    organization=organization, provider=name, paid=provider_class.paid, **spent
+                )
             if next_name:
                 record(
                     "fallback",

@@ -93,11 +93,45 @@ def usage_record_analysis(
     Safe under concurrent workers: counters grow by F() and each crossing is recorded, and audited,
     exactly once per period (the unique constraint decides). Not idempotent: call once per analysis.
     """
+    return _usage_add(
+        organization=organization,
+        provider=provider,
+        paid=paid,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        analyses=1,
+    )
+
+
+def usage_record_unused_tokens(
+    *, organization: Organization, provider: str, paid: bool, input_tokens: int, output_tokens: int
+) -> list[int]:
+    """Count tokens a provider charged for answers that could not be used (invalid twice, a repair try
+    that failed): they count against the budget and its cost, but are no analysis."""
+    return _usage_add(
+        organization=organization,
+        provider=provider,
+        paid=paid,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        analyses=0,
+    )
+
+
+def _usage_add(
+    *,
+    organization: Organization,
+    provider: str,
+    paid: bool,
+    input_tokens: int,
+    output_tokens: int,
+    analyses: int,
+) -> list[int]:
     if input_tokens < 0 or output_tokens < 0:
         raise ValueError(f"Token counts cannot be negative ({input_tokens}, {output_tokens}).")
     amounts = {
-        "analyses": 1,
-        "paid_analyses": int(paid),
+        "analyses": analyses,
+        "paid_analyses": analyses if paid else 0,
         "tokens": input_tokens + output_tokens,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,

@@ -20,9 +20,17 @@ SeverityName = Literal["critical", "high", "warning", "info"]
 
 
 class ProviderError(Exception):
-    """The provider gave no usable answer; the chain moves on to the next one."""
+    """The provider gave no usable answer; the chain moves on to the next one.
+
+    `input_tokens`/`output_tokens`: what answers that could not be used (invalid twice, a repair try
+    that failed) cost anyway; the chain bills them to the organization's usage.
+    """
 
     reason = "error"
+
+    def __init__(self, message: str = "", *, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        super().__init__(message)
+        self.input_tokens, self.output_tokens = input_tokens, output_tokens
 
 
 class ProviderNotConfigured(ProviderError):

@@ -220,11 +220,20 @@ class ChatModelProvider(AnalysisProvider):
             value, completions = parse(first.text), [first]
         except InvalidOutput as exc:
             repair = repair_messages(messages, first.text, str(exc))
-            second = self._complete_with_retries(system, repair, max_tokens=max_tokens)
+            try:
+                second = self._complete_with_retries(system, repair, max_tokens=max_tokens)
+            except ProviderError as failure:  # the first answer was paid for all the same
+                failure.input_tokens += first.input_tokens
+                failure.output_tokens += first.output_tokens
+                raise
             try:
                 value, completions = parse(second.text), [first, second]
             except InvalidOutput as again:
-                raise InvalidOutput(f"{self.label} answered twice without a valid {what}: {again}") from again
+                raise InvalidOutput(
+                    f"{self.label} answered twice without a valid {what}: {again}",
+                    input_tokens=first.input_tokens + second.input_tokens,
+                    output_tokens=first.output_tokens + second.output_tokens,
+                ) from again
         return Answer(
             value=value,
             input_tokens=sum(completion.input_tokens for completion in completions),

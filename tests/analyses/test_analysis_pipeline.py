@@ -126,6 +126,28 @@ def test_an_openai_compatible_model_answers_and_its_tokens_are_counted(
     assert month.cost_usd > 0
 
 
+def test_tokens_of_answers_that_could_not_be_used_are_billed_but_are_no_analysis(
+    incident, openai_chain, django_capture_on_commit_callbacks, org
+):
+    invalid = {"choices": [{"message": {"role": "assistant", "content": '{"summary": ""}'}}]}
+    for completion_tokens in (12, 15):
+        invalid["usage"] = {"prompt_tokens": 700, "completion_tokens": completion_tokens}
+        openai_chain.expect_ordered_request("/v1/chat/completions").respond_with_json(dict(invalid))
+
+    analysis = analyse(incident, django_capture_on_commit_callbacks)
+
+    assert analysis.provider == "deterministic"  # the chain fell through
+    failed = analysis.events.get(event_type="provider_failed")
+    assert (failed.provider, failed.input_tokens, failed.output_tokens) == ("openai", 1400, 27)
+    from usage.models import UsageMonth
+    from usage.services import usage_cost
+
+    month = UsageMonth.objects.get(organization=org)
+    assert (month.analyses, month.paid_analyses, month.tokens) == (1, 0, 1427)
+    assert month.cost_usd == usage_cost(paid=True, input_tokens=1400, output_tokens=27)
+    assert month.cost_usd > 0
+
+
 def test_a_failing_provider_falls_through_to_the_deterministic_engine(
     incident, openai_chain, django_capture_on_commit_callbacks, settings
 ):

@@ -224,6 +224,32 @@ def test_two_invalid_answers_are_invalid_output(httpserver, provider, incident_c
     assert len(httpserver.log) == 2
 
 
+def test_two_invalid_answers_carry_the_tokens_both_cost(httpserver, provider, incident_context):
+    answer_in_turn(
+        httpserver,
+        ('{"summary": ""}', {"prompt_tokens": 700, "completion_tokens": 12}),
+        ('{"summary": ""}', {"prompt_tokens": 760, "completion_tokens": 15}),
+    )
+
+    with pytest.raises(InvalidOutput) as raised:
+        provider.diagnose(incident_context)
+
+    assert (raised.value.input_tokens, raised.value.output_tokens) == (1460, 27)
+
+
+def test_a_repair_try_that_fails_still_carries_the_first_answers_tokens(
+    httpserver, provider, incident_context
+):
+    answer_in_turn(httpserver, ('{"summary": ""}', {"prompt_tokens": 700, "completion_tokens": 12}))
+    httpserver.expect_ordered_request(PATH).respond_with_data("key revoked", status=401)
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        provider.diagnose(incident_context)
+
+    assert "answered 401: key revoked" in str(raised.value)
+    assert (raised.value.input_tokens, raised.value.output_tokens) == (700, 12)
+
+
 def test_a_refused_connection_is_unavailable(sleeps, incident_context):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
