@@ -16,7 +16,7 @@ from analyses.providers.base import AnalysisProvider, ProviderError, ai_provider
 from statux.models import Organization
 from statux.registry import UnknownIntegration
 from usage.selectors import usage_budget_check
-from usage.services import usage_record_unused_tokens
+from usage.services import usage_record_analysis
 
 
 class ChainResult(Protocol):
@@ -72,8 +72,12 @@ def provider_chain_run(
             }
             record("provider_failed", provider=name, message=str(exc), payload={"reason": reason}, **spent)
             if any(spent.values()):  # answers it could not use were paid for all the same
-                usage_record_unused_tokens(
-                    organization=organization, provider=name, paid=provider_class.paid, **spent
+                usage_record_analysis(
+                    organization=organization,
+                    provider=name,
+                    paid=provider_class.paid,
+                    counts_as_analysis=False,
+                    **spent,
                 )
             if next_name:
                 record(

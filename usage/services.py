@@ -86,47 +86,22 @@ def usage_cost(*, paid: bool, input_tokens: int, output_tokens: int) -> Decimal:
 
 @transaction.atomic
 def usage_record_analysis(
-    *, organization: Organization, provider: str, paid: bool, input_tokens: int, output_tokens: int
-) -> list[int]:
-    """Count one finished analysis in this month and today; return the threshold percents it crossed.
-
-    Safe under concurrent workers: counters grow by F() and each crossing is recorded, and audited,
-    exactly once per period (the unique constraint decides). Not idempotent: call once per analysis.
-    """
-    return _usage_add(
-        organization=organization,
-        provider=provider,
-        paid=paid,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        analyses=1,
-    )
-
-
-def usage_record_unused_tokens(
-    *, organization: Organization, provider: str, paid: bool, input_tokens: int, output_tokens: int
-) -> list[int]:
-    """Count tokens a provider charged for answers that could not be used (invalid twice, a repair try
-    that failed): they count against the budget and its cost, but are no analysis."""
-    return _usage_add(
-        organization=organization,
-        provider=provider,
-        paid=paid,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        analyses=0,
-    )
-
-
-def _usage_add(
     *,
     organization: Organization,
     provider: str,
     paid: bool,
     input_tokens: int,
     output_tokens: int,
-    analyses: int,
+    counts_as_analysis: bool = True,
 ) -> list[int]:
+    """Count one finished analysis in this month and today; return the threshold percents it crossed.
+
+    `counts_as_analysis=False` counts only tokens a provider charged for answers that could not be used
+    (invalid twice, a repair try that failed): against the budget and its cost, but no analysis.
+    Safe under concurrent workers: counters grow by F() and each crossing is recorded, and audited,
+    exactly once per period (the unique constraint decides). Not idempotent: call once per analysis.
+    """
+    analyses = int(counts_as_analysis)
     if input_tokens < 0 or output_tokens < 0:
         raise ValueError(f"Token counts cannot be negative ({input_tokens}, {output_tokens}).")
     amounts = {
