@@ -57,9 +57,13 @@ class LoginAttempt:
         """
         pair_lock, address_lock = f"{self.pair_key}:locked", f"{self.address_key}:locked"
         locks = cache.get_many([pair_lock, address_lock])  # each holds the time.time() it expires at
-        if pair_lock in locks:
+        # A lock ends by this clock, not only by the key's expiry: the cache's TTL runs on its own
+        # server's clock, which a skewed host (or a test that moves time) does not share.
+        if lifted := [key for key, until in locks.items() if until <= time.time()]:
+            cache.delete_many(lifted)
+        if pair_lock in locks and pair_lock not in lifted:
             raise self._locked(for_account=True, until=locks[pair_lock])
-        if address_lock in locks:
+        if address_lock in locks and address_lock not in lifted:
             raise self._locked(for_account=False, until=locks[address_lock])
         self.pair_count = _increment(f"{self.pair_key}:failures", ttl_seconds=self.window_seconds)
         self.address_count = _increment(f"{self.address_key}:failures", ttl_seconds=self.window_seconds)
