@@ -15,8 +15,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http.request import RawPostDataException
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -27,12 +25,12 @@ from rest_framework.response import Response
 from statux.api.base import OrgScopedApi, PublicApi
 from statux.api.statux import ErrorOut
 from statux.audit import Actor
-from statux.errors import StatuxError
 from statux.models import Plan
 from usage import selectors, services
 from usage.billing.stripe import stripe_event_verify
 from usage.models import THRESHOLD_MAX_PERCENT, THRESHOLD_MIN_PERCENT, UsageMetric
 from usage.plans import plan_limits
+from webhooks.api.common import read_body
 
 MONEY = {"max_digits": 12, "decimal_places": 4, "coerce_to_string": False}
 MAX_THRESHOLDS = 20
@@ -269,10 +267,6 @@ class StripeBodyParser(BaseParser):
         return {}
 
 
-class PayloadTooLarge(StatuxError):
-    status, code = 413, "payload_too_large"
-
-
 class StatuxStripeWebhookOut(serializers.Serializer):
     received = serializers.BooleanField()
     handled = serializers.BooleanField(
@@ -292,14 +286,7 @@ class StatuxStripeWebhookApi(PublicApi):
         tags=["statux"],
     )
     def post(self, request: Request) -> Response:
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            raise PayloadTooLarge(
-                f"The body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes allowed."
-            ) from None
-        except RawPostDataException:  # a form was parsed before us
-            raise StatuxError("Send the event as Stripe does, a JSON body.") from None
+        body = read_body(request)  # the ingestion size limit, 413 above it
         event = stripe_event_verify(body=body, signature=request.headers.get("Stripe-Signature", ""))
         outcome = services.subscription_apply_stripe_event(event=event)
         return Response(StatuxStripeWebhookOut({"received": True, "handled": outcome.handled}).data)

@@ -30,8 +30,8 @@ def read_body(request: Request) -> bytes:
         body = request.body
     except RequestDataTooBig:
         raise PayloadTooLarge(f"The body is larger than the {limit} bytes allowed.") from None
-    except RawPostDataException:  # a multipart form was parsed before us: not an alert payload
-        raise StatuxError("Send the alert as a JSON body, not a form.") from None
+    except RawPostDataException:  # a multipart form was parsed before us: not a JSON payload
+        raise StatuxError("Send a JSON body, not a form.") from None
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is larger than the {limit} bytes allowed.")
     return body
